@@ -1,0 +1,1 @@
+//! AWS adapters over aws-sdk-* (being written).

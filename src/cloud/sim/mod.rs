@@ -1,0 +1,1 @@
+//! The simulated account (being written).

@@ -1,0 +1,1 @@
+//! Desired-state configuration (being written).

@@ -1,0 +1,1 @@
+//! Pure controllers (being written).

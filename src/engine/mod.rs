@@ -1,0 +1,1 @@
+//! observe, plan, apply, runtime (being written).

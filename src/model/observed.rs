@@ -1,0 +1,82 @@
+//! One cycle's snapshot of the account: everything the controllers may look at, read in bulk
+//! by `engine::observe`. Controllers never call the cloud themselves.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::Tags;
+use super::alarm::ObservedAlarm;
+use super::dynamodb::TableInfo;
+use super::lambda::{FunctionDetail, FunctionSummary};
+use super::sns::Subscription;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observed {
+    pub at: SystemTime,
+    pub region: String,
+    /// Taken from any ARN seen this cycle; needed to name topics before they exist.
+    pub account_id: Option<String>,
+    /// In-scope functions only (those some function rule matches), by name.
+    pub functions: BTreeMap<String, ObservedFunction>,
+    /// Desired tables that exist, by name.
+    pub tables: BTreeMap<String, TableInfo>,
+    /// Desired tables that do not exist.
+    pub missing_tables: Vec<String>,
+    /// Alarms whose names carry the ownership prefix, plus any desired alarm found by name.
+    pub alarms: BTreeMap<String, ObservedAlarm>,
+    /// SNS topics by ARN, with their tags when trimtab needed them.
+    pub topics: BTreeMap<String, ObservedTopic>,
+    /// Per-function metric summaries, when `observe.metrics` is on.
+    pub metrics: BTreeMap<String, FunctionMetrics>,
+}
+
+impl Observed {
+    pub fn empty(at: SystemTime, region: impl Into<String>) -> Self {
+        Self {
+            at,
+            region: region.into(),
+            account_id: None,
+            functions: BTreeMap::new(),
+            tables: BTreeMap::new(),
+            missing_tables: Vec::new(),
+            alarms: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservedFunction {
+    pub summary: FunctionSummary,
+    /// Present when GetFunction was called for it this cycle.
+    pub detail: Option<FunctionDetail>,
+}
+
+impl ObservedFunction {
+    pub fn tags(&self) -> Option<&Tags> {
+        self.detail.as_ref().map(|d| &d.tags)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservedTopic {
+    pub arn: String,
+    pub tags: Option<Tags>,
+    /// Read only for the topic trimtab manages.
+    pub subscriptions: Option<Vec<Subscription>>,
+}
+
+/// A function's recent behaviour, over `observe.metrics_window`.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FunctionMetrics {
+    pub invocations: f64,
+    pub errors: f64,
+    pub throttles: f64,
+    /// Highest per-period p95 Duration in the window, in ms.
+    pub duration_p95_ms: Option<f64>,
+    /// Mean Duration over the window, in ms.
+    pub duration_avg_ms: Option<f64>,
+}

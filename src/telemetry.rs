@@ -1,0 +1,1 @@
+//! tracing and metrics (being written).
