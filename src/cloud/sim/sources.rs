@@ -1,0 +1,242 @@
+//! Which metrics the account emits by itself, and how a minute of the traffic model becomes
+//! one metric's values: `AWS/Lambda` (by `FunctionName`, or `FunctionName` + `Resource` for an
+//! alias or version), `LambdaInsights` (by `function_name`) and `AWS/DynamoDB` (by `TableName`).
+//! Anything else is read from the PutMetricData store.
+
+use crate::model::MetricId;
+
+use super::stats::Agg;
+use super::traffic::{FunctionMinute, TableMinute};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FnMetric {
+    Invocations,
+    Errors,
+    Throttles,
+    Duration,
+    ConcurrentExecutions,
+    PcUtilization,
+    PcExecutions,
+    PcSpillover,
+    UsedMemoryMax,
+    MemoryUtilization,
+    InitDuration,
+    TotalMemory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableMetric {
+    ConsumedRead,
+    ConsumedWrite,
+    ProvisionedRead,
+    ProvisionedWrite,
+    ReadThrottleEvents,
+    WriteThrottleEvents,
+    ThrottledRequests,
+}
+
+/// A generated metric: whose traffic, which figure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Generated {
+    Function {
+        name: String,
+        metric: FnMetric,
+        /// The `Resource` dimension's alias or version, if given.
+        qualifier: Option<String>,
+    },
+    Table {
+        name: String,
+        metric: TableMetric,
+    },
+}
+
+/// Recognises a metric the traffic model generates. `None` means "not ours" (the metric is read
+/// from the PutMetricData store); the dimension set must match what AWS publishes exactly, as a
+/// CloudWatch query with extra or missing dimensions names a different metric.
+pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
+    let dims: Vec<(&str, &str)> = id
+        .dimensions
+        .iter()
+        .map(|d| (d.name.as_str(), d.value.as_str()))
+        .collect();
+    match id.namespace.as_str() {
+        "AWS/Lambda" => {
+            let metric = match id.name.as_str() {
+                "Invocations" => FnMetric::Invocations,
+                "Errors" => FnMetric::Errors,
+                "Throttles" => FnMetric::Throttles,
+                "Duration" => FnMetric::Duration,
+                "ConcurrentExecutions" => FnMetric::ConcurrentExecutions,
+                "ProvisionedConcurrencyUtilization" => FnMetric::PcUtilization,
+                "ProvisionedConcurrentExecutions" => FnMetric::PcExecutions,
+                "ProvisionedConcurrencySpilloverInvocations" => FnMetric::PcSpillover,
+                _ => return None,
+            };
+            let provisioned_only = matches!(
+                metric,
+                FnMetric::PcUtilization | FnMetric::PcExecutions | FnMetric::PcSpillover
+            );
+            match dims.as_slice() {
+                [("FunctionName", name)] if !provisioned_only => Some(Generated::Function {
+                    name: name.to_string(),
+                    metric,
+                    qualifier: None,
+                }),
+                [("FunctionName", name), ("Resource", resource)] => {
+                    let qualifier = resource.strip_prefix(name)?.strip_prefix(':')?;
+                    Some(Generated::Function {
+                        name: name.to_string(),
+                        metric,
+                        qualifier: Some(qualifier.to_string()),
+                    })
+                }
+                _ => None,
+            }
+        }
+        "LambdaInsights" => {
+            let metric = match id.name.as_str() {
+                "used_memory_max" => FnMetric::UsedMemoryMax,
+                "memory_utilization" => FnMetric::MemoryUtilization,
+                "init_duration" => FnMetric::InitDuration,
+                "total_memory" => FnMetric::TotalMemory,
+                _ => return None,
+            };
+            match dims.as_slice() {
+                [("function_name", name)] => Some(Generated::Function {
+                    name: name.to_string(),
+                    metric,
+                    qualifier: None,
+                }),
+                _ => None,
+            }
+        }
+        "AWS/DynamoDB" => {
+            let metric = match id.name.as_str() {
+                "ConsumedReadCapacityUnits" => TableMetric::ConsumedRead,
+                "ConsumedWriteCapacityUnits" => TableMetric::ConsumedWrite,
+                "ProvisionedReadCapacityUnits" => TableMetric::ProvisionedRead,
+                "ProvisionedWriteCapacityUnits" => TableMetric::ProvisionedWrite,
+                "ReadThrottleEvents" => TableMetric::ReadThrottleEvents,
+                "WriteThrottleEvents" => TableMetric::WriteThrottleEvents,
+                "ThrottledRequests" => TableMetric::ThrottledRequests,
+                _ => return None,
+            };
+            match dims.as_slice() {
+                [("TableName", name)] => Some(Generated::Table {
+                    name: name.to_string(),
+                    metric,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Counts published once per request, as Lambda does (`Errors` is 0 or 1 per invocation, so
+/// its Average is the error rate).
+fn per_request(hits: u64, requests: u64) -> Option<Agg> {
+    if requests == 0 {
+        return None;
+    }
+    let min = if hits >= requests { 1.0 } else { 0.0 };
+    let max = if hits > 0 { 1.0 } else { 0.0 };
+    Some(Agg::counter(hits as f64, requests as f64, min, max))
+}
+
+/// One metric's values in one function minute; `None` when AWS would publish nothing.
+pub(crate) fn function_values(
+    m: &FunctionMinute,
+    metric: FnMetric,
+    qualifier: Option<&str>,
+) -> Option<Agg> {
+    let inv = m.invocations;
+    let provisioned = |q: Option<&str>| {
+        m.provisioned
+            .iter()
+            .find(|(pq, _, _)| Some(pq.as_str()) == q)
+            .map(|(_, n, busy)| (*n, *busy))
+    };
+    let ran = (inv > 0).then_some(());
+    match metric {
+        FnMetric::Invocations => ran.map(|_| Agg::counter(inv as f64, inv as f64, 1.0, 1.0)),
+        FnMetric::Errors => per_request(m.errors, inv),
+        FnMetric::Throttles => per_request(m.throttles, m.demand),
+        FnMetric::Duration => ran.map(|_| m.duration.clone()),
+        FnMetric::ConcurrentExecutions => ran.map(|_| Agg::single(m.concurrency_max)),
+        FnMetric::PcUtilization => {
+            provisioned(qualifier).map(|(n, busy)| Agg::single(busy / f64::from(n.max(1))))
+        }
+        FnMetric::PcExecutions => provisioned(qualifier).map(|(_, busy)| Agg::single(busy)),
+        FnMetric::PcSpillover => provisioned(qualifier)
+            .and(ran)
+            .map(|_| Agg::counter(m.spillover as f64, m.spillover as f64, 1.0, 1.0)),
+        FnMetric::UsedMemoryMax => ran.map(|_| m.used_memory.clone()),
+        FnMetric::MemoryUtilization => ran.map(|_| {
+            m.used_memory
+                .clone()
+                .scaled(100.0 / f64::from(m.memory_mb.max(1)))
+        }),
+        FnMetric::InitDuration => (m.cold_starts > 0).then(|| m.init_duration.clone()),
+        FnMetric::TotalMemory => ran.map(|_| {
+            let mem = f64::from(m.memory_mb);
+            Agg::counter(mem * inv as f64, inv as f64, mem, mem)
+        }),
+    }
+}
+
+/// One metric's values in one table minute; `None` when AWS would publish nothing.
+pub(crate) fn table_values(m: &TableMinute, metric: TableMetric) -> Option<Agg> {
+    let units = |n: f64| (n > 0.0).then(|| Agg::counter(n, n, 1.0, 1.0));
+    match metric {
+        TableMetric::ConsumedRead => units(m.reads_consumed),
+        TableMetric::ConsumedWrite => units(m.writes_consumed),
+        TableMetric::ProvisionedRead => m.provisioned.map(|(r, _)| Agg::single(r as f64)),
+        TableMetric::ProvisionedWrite => m.provisioned.map(|(_, w)| Agg::single(w as f64)),
+        TableMetric::ReadThrottleEvents => units(m.read_throttles),
+        TableMetric::WriteThrottleEvents => units(m.write_throttles),
+        TableMetric::ThrottledRequests => units(m.read_throttles + m.write_throttles),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Dimension;
+
+    #[test]
+    fn dimension_sets_must_match_what_aws_publishes() {
+        let f = |name: &str, dims: Vec<Dimension>| MetricId::new("AWS/Lambda", name, dims);
+        let by_fn = vec![Dimension::new("FunctionName", "api")];
+        assert!(matches!(
+            classify(&f("Duration", by_fn.clone())),
+            Some(Generated::Function {
+                metric: FnMetric::Duration,
+                qualifier: None,
+                ..
+            })
+        ));
+        // Provisioned-concurrency metrics exist only per alias or version.
+        assert_eq!(
+            classify(&f("ProvisionedConcurrencyUtilization", by_fn)),
+            None
+        );
+        let by_alias = vec![
+            Dimension::new("FunctionName", "api"),
+            Dimension::new("Resource", "api:live"),
+        ];
+        assert!(matches!(
+            classify(&f("ProvisionedConcurrencyUtilization", by_alias)),
+            Some(Generated::Function { qualifier: Some(q), .. }) if q == "live"
+        ));
+        let extra = vec![
+            Dimension::new("FunctionName", "api"),
+            Dimension::new("Stage", "prod"),
+        ];
+        assert_eq!(classify(&f("Duration", extra)), None);
+        assert_eq!(
+            classify(&MetricId::new("Custom/App", "Duration", vec![])),
+            None
+        );
+    }
+}

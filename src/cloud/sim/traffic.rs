@@ -1,0 +1,345 @@
+//! The traffic and performance model. Each function's and table's minute is a pure function of
+//! `(seed, name, minute, configuration in force at that minute)`, so metrics are regenerated on
+//! demand instead of stored: 1,000 functions × a day costs no memory, and comparing two
+//! memory sizes replays the same arrivals (common random numbers).
+//!
+//! Per minute: demand = Poisson(peak × daily shape × bursts × noise); mean duration =
+//! `cpu_ms × 1769 / min(memory, parallelism × 1769) + io_ms`, with lognormal per-invocation
+//! noise; concurrency by Little's law (rate × duration); throttles where the peak concurrency
+//! exceeds reserved concurrency or the unreserved pool; errors at the function's error rate,
+//! plus timeouts and out-of-memory kills.
+
+use std::time::{Duration, SystemTime};
+
+use crate::model::BillingMode;
+
+use super::state::{SimFunctionState, TableRecord};
+use super::stats::{Agg, Rng64, clamped_lognormal_mean, hash_str};
+
+/// Memory at which a function gets one full vCPU.
+pub(crate) const MB_PER_VCPU: f64 = 1_769.0;
+/// How long an idle execution environment survives, for the cold-start estimate.
+const IDLE_ENVIRONMENT_LIFETIME_S: f64 = 420.0;
+/// Share of busy environments recycled each minute even under steady load.
+const ENVIRONMENT_CHURN_PER_MINUTE: f64 = 0.02;
+
+// Stream ids: each random quantity draws from its own stream, so adding a draw to one does not
+// shift the others.
+const STREAM_MINUTE: u64 = 1;
+const STREAM_BURST: u64 = 2;
+const STREAM_PROFILE: u64 = 3;
+const STREAM_TABLE: u64 = 4;
+
+pub(crate) fn minute_of(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+pub(crate) fn minute_start(minute: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(minute * 60)
+}
+
+/// Share of the daily peak at a UTC minute. The application's users are in India (UTC+5:30):
+/// nearly idle around 04:00 IST, a late-morning shoulder, the peak at 20:00 IST.
+pub(crate) fn daily_shape(minute: u64) -> f64 {
+    use std::f64::consts::PI;
+    let ist_hour = ((minute + 330) % 1_440) as f64 / 60.0;
+    // A warped cosine: sixteen hours rising from the 04:00 trough to the 20:00 peak, eight
+    // falling back.
+    let phase = if (4.0..20.0).contains(&ist_hour) {
+        PI * (ist_hour - 4.0) / 16.0
+    } else {
+        PI + PI * (ist_hour - 20.0).rem_euclid(24.0) / 8.0
+    };
+    let evening = ((1.0 - phase.cos()) / 2.0).powf(1.5);
+    let morning = 0.35 * (-((ist_hour - 10.5) / 1.5).powi(2)).exp();
+    (0.03 + 0.97 * evening + morning).min(1.0)
+}
+
+/// Occasional bursts: about one five-minute block in fifty runs at 2–5× the usual rate.
+fn burst(seed: u64, key: u64, minute: u64) -> f64 {
+    let mut rng = Rng64::from_key(&[seed, key, minute / 5, STREAM_BURST]);
+    if rng.uniform() < 0.02 {
+        2.0 + 3.0 * rng.uniform()
+    } else {
+        1.0
+    }
+}
+
+/// Mean invocation duration in ms at a memory size, before noise.
+pub(crate) fn mean_duration_ms(cpu_ms: f64, io_ms: f64, parallelism: f64, memory_mb: u32) -> f64 {
+    let cpu_limit = parallelism.max(0.1) * MB_PER_VCPU;
+    cpu_ms.max(0.0) * MB_PER_VCPU / f64::from(memory_mb.max(1)).min(cpu_limit) + io_ms.max(0.0)
+}
+
+/// One function's minute, everything AWS/Lambda and Lambda Insights would report for it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FunctionMinute {
+    /// Requests that arrived, throttled or not.
+    pub demand: u64,
+    /// Requests that ran (AWS's `Invocations` excludes throttled requests).
+    pub invocations: u64,
+    pub errors: u64,
+    pub throttles: u64,
+    pub duration: Agg,
+    pub concurrency_max: f64,
+    pub cold_starts: u64,
+    pub init_duration: Agg,
+    pub memory_mb: u32,
+    pub used_memory: Agg,
+    /// Per qualifier with provisioned concurrency: (qualifier, allocated, busy at the peak).
+    pub provisioned: Vec<(String, u32, f64)>,
+    pub spillover: u64,
+}
+
+/// Per-function constants drawn once from the seed (noise shape, init cost).
+struct Profile {
+    sigma: f64,
+    init_base_ms: f64,
+}
+
+fn profile(seed: u64, key: u64) -> Profile {
+    let mut rng = Rng64::from_key(&[seed, key, STREAM_PROFILE]);
+    Profile {
+        sigma: 0.25 + 0.2 * rng.uniform(),
+        init_base_ms: 120.0 + 500.0 * rng.uniform(),
+    }
+}
+
+/// Evaluates one minute of a function. `unreserved` is the account's unreserved pool, the
+/// limit for functions without reserved concurrency.
+pub(crate) fn function_minute(
+    seed: u64,
+    f: &SimFunctionState,
+    unreserved: u32,
+    minute: u64,
+) -> FunctionMinute {
+    let key = hash_str(&f.name);
+    let start = minute_start(minute);
+    let (memory_mb, reserved) = f.config_at(start);
+    let t = &f.traffic;
+    let mut rng = Rng64::from_key(&[seed, key, minute, STREAM_MINUTE]);
+
+    let rate = t.peak_rps.max(0.0)
+        * daily_shape(minute)
+        * burst(seed, key, minute)
+        * (0.1 * rng.normal() - 0.005).exp();
+    let demand = rng.poisson(rate * 60.0);
+    let jitter = (0.05 * rng.normal()).exp();
+    let u_conc = rng.uniform();
+    let mut out = FunctionMinute {
+        demand,
+        memory_mb,
+        ..FunctionMinute::default()
+    };
+    // Provisioned environments exist (and report utilisation) whether or not traffic arrives.
+    let pcs = f.provisioned_at(start);
+    let allocated: u32 = pcs.iter().map(|(_, n)| n).sum();
+    out.provisioned = pcs.iter().map(|(q, n)| (q.to_string(), *n, 0.0)).collect();
+    if demand == 0 {
+        return out;
+    }
+
+    let p = profile(seed, key);
+    let mean_ms = mean_duration_ms(t.cpu_ms, t.io_ms, t.parallelism, memory_mb) * jitter;
+    let cap_ms = f64::from(f.timeout_s.max(1)) * 1_000.0;
+    let mu = mean_ms.ln() - p.sigma * p.sigma / 2.0;
+    let served_ms = clamped_lognormal_mean(mu, p.sigma, cap_ms);
+
+    // Little's law, plus the Poisson peak within the minute.
+    let conc_mean = demand as f64 / 60.0 * served_ms / 1_000.0;
+    let conc_peak = conc_mean + 2.0 * conc_mean.sqrt();
+    let limit = f64::from(reserved.unwrap_or(unreserved));
+    let throttle_share = if conc_peak > limit {
+        1.0 - limit / conc_peak
+    } else {
+        0.0
+    };
+    out.throttles = ((demand as f64 * throttle_share).round() as u64).min(demand);
+    let inv = demand - out.throttles;
+    out.invocations = inv;
+    if inv == 0 {
+        return out;
+    }
+
+    out.duration = Agg::lognormal(&mut rng, inv, mean_ms, p.sigma, cap_ms);
+    let timeouts = out.duration.count_above(cap_ms * (1.0 - 1e-9)).round() as u64;
+    let oom = t.used_memory_mb > memory_mb;
+    out.errors = if oom {
+        inv
+    } else {
+        (rng.binomial(inv, t.error_rate.clamp(0.0, 1.0)) + timeouts).min(inv)
+    };
+
+    let busy_peak = conc_mean + 2.0 * conc_mean.sqrt() * (0.3 + 0.7 * u_conc);
+    out.concurrency_max = busy_peak.min(limit).ceil().max(1.0);
+
+    // Provisioned concurrency serves first; only the spill-over can start cold.
+    let mut on_demand_share = 1.0;
+    if allocated > 0 {
+        let busy = out.concurrency_max.min(f64::from(allocated));
+        for (_, n, used) in &mut out.provisioned {
+            *used = busy * f64::from(*n) / f64::from(allocated);
+        }
+        on_demand_share = (1.0 - f64::from(allocated) / conc_peak.max(1e-9)).max(0.0);
+        out.spillover = (inv as f64 * on_demand_share).round() as u64;
+    }
+    let rate_s = inv as f64 / 60.0;
+    let after_idle = inv as f64 * (-rate_s * IDLE_ENVIRONMENT_LIFETIME_S).exp();
+    let churn = ENVIRONMENT_CHURN_PER_MINUTE * conc_mean;
+    let mut cold = ((after_idle + churn) * on_demand_share).round() as u64;
+    if f.recycled_within(start, start + Duration::from_secs(60)) {
+        // A configuration change recycles every environment.
+        cold += busy_peak.ceil() as u64;
+    }
+    out.cold_starts = cold.min(inv);
+    let cpu_factor = (MB_PER_VCPU / f64::from(memory_mb.max(1)).min(MB_PER_VCPU)).powf(0.6);
+    out.init_duration = Agg::lognormal(
+        &mut rng,
+        out.cold_starts,
+        p.init_base_ms * cpu_factor,
+        0.25,
+        f64::INFINITY,
+    );
+    let mem = f64::from(memory_mb);
+    out.used_memory = Agg::lognormal(&mut rng, inv, f64::from(t.used_memory_mb), 0.03, mem);
+    out
+}
+
+/// One table's minute, as AWS/DynamoDB reports it (one capacity unit per request).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TableMinute {
+    pub reads_consumed: f64,
+    pub writes_consumed: f64,
+    pub read_throttles: f64,
+    pub write_throttles: f64,
+    /// Provisioned (read, write) capacity; `None` for on-demand tables.
+    pub provisioned: Option<(u64, u64)>,
+}
+
+pub(crate) fn table_minute(seed: u64, name: &str, t: &TableRecord, minute: u64) -> TableMinute {
+    let key = hash_str(name);
+    let mut rng = Rng64::from_key(&[seed, key, minute, STREAM_TABLE]);
+    let shape = daily_shape(minute) * burst(seed, key, minute);
+    let mut demand = |peak: f64| {
+        let per_s = peak.max(0.0) * shape * (0.1 * rng.normal() - 0.005).exp();
+        rng.poisson(per_s * 60.0) as f64
+    };
+    let reads = demand(t.peak_reads);
+    let writes = demand(t.peak_writes);
+    match t.billing_mode {
+        BillingMode::PayPerRequest => TableMinute {
+            reads_consumed: reads,
+            writes_consumed: writes,
+            ..TableMinute::default()
+        },
+        BillingMode::Provisioned => {
+            // Burst capacity is ignored: anything above the provisioned rate is throttled.
+            let read_cap = t.read_capacity as f64 * 60.0;
+            let write_cap = t.write_capacity as f64 * 60.0;
+            TableMinute {
+                reads_consumed: reads.min(read_cap),
+                writes_consumed: writes.min(write_cap),
+                read_throttles: (reads - read_cap).max(0.0),
+                write_throttles: (writes - write_cap).max(0.0),
+                provisioned: Some((t.read_capacity, t.write_capacity)),
+            }
+        }
+    }
+}
+
+/// Share of invocations slower than `x_ms` at a memory size, without noise across minutes;
+/// used by tests to check the analytic model against itself.
+#[cfg(test)]
+pub(crate) fn share_slower_than(mean_ms: f64, sigma: f64, x_ms: f64) -> f64 {
+    let mu = mean_ms.ln() - sigma * sigma / 2.0;
+    1.0 - super::stats::norm_cdf((x_ms.ln() - mu) / sigma)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::sim::state::TrafficProfile;
+    use std::collections::BTreeMap;
+
+    pub(crate) fn function(
+        name: &str,
+        memory_mb: u32,
+        traffic: TrafficProfile,
+    ) -> SimFunctionState {
+        SimFunctionState {
+            name: name.to_string(),
+            memory_mb,
+            timeout_s: 30,
+            architecture: crate::model::Architecture::X86_64,
+            runtime: None,
+            tags: BTreeMap::new(),
+            reserved_concurrency: None,
+            last_update_status: crate::model::UpdateStatus::Successful,
+            update_done_at: None,
+            revision: 0,
+            versions: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            provisioned: BTreeMap::new(),
+            permissions: Vec::new(),
+            traffic,
+            history: Vec::new(),
+        }
+    }
+
+    fn busy(cpu_ms: f64, io_ms: f64) -> TrafficProfile {
+        TrafficProfile {
+            peak_rps: 50.0,
+            cpu_ms,
+            io_ms,
+            parallelism: 1.0,
+            error_rate: 0.01,
+            used_memory_mb: 100,
+        }
+    }
+
+    /// 14:30 UTC is 20:00 IST, the daily peak.
+    const PEAK_MINUTE: u64 = 29_459_520 + 14 * 60 + 30;
+
+    #[test]
+    fn daily_shape_peaks_in_the_indian_evening_and_idles_at_night() {
+        let day = 29_459_520; // 2026-01-05T00:00Z in minutes
+        assert!(daily_shape(PEAK_MINUTE) > 0.99);
+        let night = daily_shape(day + 22 * 60 + 30); // 04:00 IST
+        assert!(night < 0.1, "{night}");
+    }
+
+    #[test]
+    fn duration_formula_stops_speeding_up_at_the_parallelism_limit() {
+        assert!((mean_duration_ms(100.0, 0.0, 1.0, 1_769) - 100.0).abs() < 1e-9);
+        assert!((mean_duration_ms(100.0, 0.0, 1.0, 3_538) - 100.0).abs() < 1e-9);
+        assert!((mean_duration_ms(100.0, 0.0, 2.0, 3_538) - 50.0).abs() < 1e-9);
+        assert!((mean_duration_ms(100.0, 20.0, 1.0, 884) - 220.1).abs() < 0.2);
+    }
+
+    #[test]
+    fn a_minute_is_reproducible_and_consistent() {
+        let f = function("api", 512, busy(100.0, 50.0));
+        let a = function_minute(7, &f, 1_000, PEAK_MINUTE);
+        let b = function_minute(7, &f, 1_000, PEAK_MINUTE);
+        assert_eq!(a.demand, b.demand);
+        assert_eq!(a.duration, b.duration);
+        assert!(a.demand > 2_000, "{}", a.demand);
+        assert_eq!(a.invocations + a.throttles, a.demand);
+        assert!(a.errors <= a.invocations && a.errors > 0);
+        assert_eq!(a.duration.count, a.invocations as f64);
+        let p95 = a.duration.percentile(95.0).unwrap_or(0.0);
+        assert!(p95 >= a.duration.sum / a.duration.count);
+        assert!(share_slower_than(400.0, 0.3, 400.0) < 0.5);
+    }
+
+    #[test]
+    fn out_of_memory_fails_every_invocation() {
+        let mut t = busy(10.0, 10.0);
+        t.used_memory_mb = 600;
+        let m = function_minute(1, &function("fat", 512, t), 1_000, PEAK_MINUTE);
+        assert!(m.invocations > 0);
+        assert_eq!(m.errors, m.invocations);
+        assert!(m.used_memory.max <= 512.0);
+    }
+}
