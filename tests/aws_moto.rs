@@ -148,7 +148,11 @@ async fn cloudwatch_alarms_round_trip() {
         assert_eq!(got.spec, want);
         // (moto starts new alarms in OK where AWS starts them in INSUFFICIENT_DATA.)
         assert!(got.updated_at.is_some());
-        assert!(got.arn.ends_with(&format!(":alarm:{}", want.name)), "{}", got.arn);
+        assert!(
+            got.arn.ends_with(&format!(":alarm:{}", want.name)),
+            "{}",
+            got.arn
+        );
     }
 
     // Independently: the percentile went into ExtendedStatistic, not Statistic.
@@ -320,7 +324,9 @@ async fn cloudwatch_metric_data_and_dashboards() {
     values.sort_by(f64::total_cmp);
     assert_eq!(values, vec![100.0, 200.0, 300.0, 400.0, 500.0]);
     assert!(
-        avg.points.iter().all(|(t, _)| *t >= base && *t < base + 5 * minute),
+        avg.points
+            .iter()
+            .all(|(t, _)| *t >= base && *t < base + 5 * minute),
         "timestamps survive the CBOR round trip: {:?}",
         avg.points
     );
@@ -365,11 +371,583 @@ async fn cloudwatch_metric_data_and_dashboards() {
     let body = r#"{"widgets":[]}"#;
     cw.put_dashboard("trimtab-main", body).await.expect("put");
     assert_eq!(
-        cw.get_dashboard("trimtab-main").await.expect("get").as_deref(),
+        cw.get_dashboard("trimtab-main")
+            .await
+            .expect("get")
+            .as_deref(),
         Some(body)
     );
     cw.delete_dashboards(&["trimtab-main".into()])
         .await
         .expect("delete");
     assert_eq!(cw.get_dashboard("trimtab-main").await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn lambda_functions_concurrency_versions_and_permissions() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let lambda = &cloud.lambda;
+    let arn = moto.boto3(
+        r#"emit(make_function("trimtab-t-api", memory=256, timeout=10, tags={"managed-by": "trimtab"}))"#,
+    );
+    let arn = arn.as_str().expect("function ARN").to_owned();
+    moto.boto3(r#"emit(make_function("trimtab-t-bare"))"#);
+
+    // ListFunctions (moto ignores paging, so one page; paging is covered by mock tests).
+    let page = lambda.list_functions(None).await.expect("list_functions");
+    let api = page
+        .items
+        .iter()
+        .find(|f| f.name == "trimtab-t-api")
+        .expect("listed");
+    assert_eq!(api.arn, arn);
+    assert_eq!((api.memory_mb, api.timeout_s), (256, 10));
+    assert_eq!(api.runtime.as_deref(), Some("python3.12"));
+    assert_eq!(api.architecture, Architecture::X86_64);
+    assert_eq!(api.last_update_status, UpdateStatus::Successful);
+    assert_eq!(page.items.len(), 2);
+
+    // GetFunction: tags and reserved concurrency; reserved concurrency put and deleted.
+    let detail = lambda.get_function("trimtab-t-api").await.expect("get");
+    assert_eq!(detail.tags, tags(&[("managed-by", "trimtab")]));
+    assert_eq!(detail.reserved_concurrency, None);
+    lambda
+        .put_function_concurrency("trimtab-t-api", 5)
+        .await
+        .expect("put concurrency");
+    let detail = lambda.get_function("trimtab-t-api").await.expect("get");
+    assert_eq!(detail.reserved_concurrency, Some(5));
+    lambda
+        .delete_function_concurrency("trimtab-t-api")
+        .await
+        .expect("delete concurrency");
+    let detail = lambda.get_function("trimtab-t-api").await.expect("get");
+    assert_eq!(detail.reserved_concurrency, None);
+
+    // GetAccountSettings is not in moto 5.2.5 (a 404 page); the mock tests cover its mapping.
+
+    // Tags.
+    lambda
+        .tag_resource(&arn, &tags(&[("team", "payments")]))
+        .await
+        .expect("tag");
+    lambda
+        .untag_resource(&arn, &["managed-by".to_owned()])
+        .await
+        .expect("untag");
+    let raw = moto.boto3(&format!(
+        r#"emit(client("lambda").list_tags(Resource="{arn}")["Tags"])"#
+    ));
+    assert_eq!(raw, json!({"team": "payments"}));
+
+    // Versions and aliases.
+    let version = lambda
+        .publish_version("trimtab-t-api")
+        .await
+        .expect("publish");
+    assert_eq!(version, "1");
+    let alias = lambda
+        .create_alias("trimtab-t-api", "live", &version)
+        .await
+        .expect("alias");
+    assert_eq!(alias.name, "live");
+    assert_eq!(alias.function_version, "1");
+    assert!(
+        alias.arn.ends_with(":function:trimtab-t-api:live"),
+        "{}",
+        alias.arn
+    );
+    let aliases = lambda
+        .list_aliases("trimtab-t-api", None)
+        .await
+        .expect("aliases");
+    assert_eq!(aliases.items, vec![alias.clone()]);
+
+    // Resource-policy permissions.
+    assert!(
+        lambda
+            .get_policy("trimtab-t-api", None)
+            .await
+            .expect("no policy yet")
+            .is_empty()
+    );
+    let permission = Permission {
+        statement_id: "trimtab-warmup".into(),
+        action: "lambda:InvokeFunction".into(),
+        principal: "events.amazonaws.com".into(),
+        source_arn: Some(format!(
+            "arn:aws:events:{REGION}:{ACCOUNT}:rule/trimtab-warm-api"
+        )),
+        qualifier: None,
+    };
+    lambda
+        .add_permission("trimtab-t-api", &permission)
+        .await
+        .expect("add permission");
+    assert_eq!(
+        lambda
+            .get_policy("trimtab-t-api", None)
+            .await
+            .expect("policy"),
+        vec![permission.clone()]
+    );
+    lambda
+        .remove_permission("trimtab-t-api", "trimtab-warmup", None)
+        .await
+        .expect("remove permission");
+    assert!(
+        lambda
+            .get_policy("trimtab-t-api", None)
+            .await
+            .expect("policy")
+            .is_empty()
+    );
+
+    // Right-sizing writes.
+    lambda
+        .update_function_configuration(
+            "trimtab-t-api",
+            &FunctionConfigUpdate {
+                memory_mb: Some(1024),
+                timeout_s: Some(20),
+            },
+        )
+        .await
+        .expect("update");
+    let raw = moto.boto3(
+        r#"
+c = client("lambda").get_function_configuration(FunctionName="trimtab-t-api")
+emit([c["MemorySize"], c["Timeout"]])
+"#,
+    );
+    assert_eq!(raw, json!([1024, 20]));
+
+    let err = lambda
+        .get_function("trimtab-t-missing")
+        .await
+        .expect_err("missing function");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+}
+
+const CREATE_TABLES: &str = r#"
+ddb = client("dynamodb")
+ddb.create_table(TableName="trimtab-t-orders", BillingMode="PROVISIONED",
+    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                          {"AttributeName": "customer", "AttributeType": "S"}],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 7},
+    GlobalSecondaryIndexes=[{"IndexName": "by-customer",
+        "KeySchema": [{"AttributeName": "customer", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}])
+ddb.create_table(TableName="trimtab-t-events", BillingMode="PAY_PER_REQUEST",
+    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+emit(True)
+"#;
+
+#[tokio::test]
+async fn dynamodb_describe_table() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    moto.boto3(CREATE_TABLES);
+
+    let orders = cloud
+        .dynamodb
+        .describe_table("trimtab-t-orders")
+        .await
+        .expect("orders");
+    assert_eq!(orders.name, "trimtab-t-orders");
+    assert!(
+        orders.arn.ends_with(":table/trimtab-t-orders"),
+        "{}",
+        orders.arn
+    );
+    assert_eq!(orders.billing_mode, BillingMode::Provisioned);
+    assert_eq!(
+        (orders.read_capacity, orders.write_capacity),
+        (Some(5), Some(7))
+    );
+    assert_eq!(orders.indexes, vec!["by-customer".to_owned()]);
+
+    let events = cloud
+        .dynamodb
+        .describe_table("trimtab-t-events")
+        .await
+        .expect("events");
+    assert_eq!(events.billing_mode, BillingMode::PayPerRequest);
+    assert_eq!((events.read_capacity, events.write_capacity), (None, None));
+    assert!(events.indexes.is_empty());
+
+    let err = cloud
+        .dynamodb
+        .describe_table("trimtab-t-missing")
+        .await
+        .expect_err("missing table");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn autoscaling_targets_and_target_tracking_policies() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let aas = &cloud.autoscaling;
+    moto.boto3(CREATE_TABLES);
+
+    let table_target = ScalableTarget {
+        resource_id: "table/trimtab-t-orders".into(),
+        dimension: ScalableDimension::TableRead,
+        min_capacity: 5,
+        max_capacity: 50,
+    };
+    // moto does not check that the alias exists (AWS would).
+    let pc_target = ScalableTarget {
+        resource_id: "function:trimtab-t-api:live".into(),
+        dimension: ScalableDimension::LambdaProvisionedConcurrency,
+        min_capacity: 1,
+        max_capacity: 10,
+    };
+    aas.register_scalable_target(&table_target)
+        .await
+        .expect("register table");
+    aas.register_scalable_target(&pc_target)
+        .await
+        .expect("register lambda");
+
+    let ddb = aas
+        .describe_scalable_targets(ScalableNamespace::DynamoDb, &[], None)
+        .await
+        .expect("describe ddb");
+    assert_eq!(ddb.items, vec![table_target.clone()]);
+    let lambda = aas
+        .describe_scalable_targets(
+            ScalableNamespace::Lambda,
+            &["function:trimtab-t-api:live".to_owned()],
+            None,
+        )
+        .await
+        .expect("describe lambda");
+    assert_eq!(lambda.items, vec![pc_target.clone()]);
+
+    let read_policy = ScalingPolicy {
+        name: "trimtab-orders-read".into(),
+        resource_id: table_target.resource_id.clone(),
+        dimension: ScalableDimension::TableRead,
+        predefined_metric: "DynamoDBReadCapacityUtilization".into(),
+        target_value: 70.0,
+        scale_in_cooldown_s: Some(60),
+        scale_out_cooldown_s: Some(30),
+        disable_scale_in: false,
+    };
+    let pc_policy = ScalingPolicy {
+        name: "trimtab-api-pc".into(),
+        resource_id: pc_target.resource_id.clone(),
+        dimension: ScalableDimension::LambdaProvisionedConcurrency,
+        predefined_metric: "LambdaProvisionedConcurrencyUtilization".into(),
+        target_value: 0.7,
+        scale_in_cooldown_s: None,
+        scale_out_cooldown_s: None,
+        disable_scale_in: true,
+    };
+    aas.put_scaling_policy(&read_policy).await.expect("put ddb");
+    aas.put_scaling_policy(&pc_policy)
+        .await
+        .expect("put lambda");
+
+    let policies = aas
+        .describe_scaling_policies(ScalableNamespace::DynamoDb, None, None)
+        .await
+        .expect("describe policies");
+    assert_eq!(policies.items.len(), 1);
+    let observed = &policies.items[0];
+    assert_eq!(observed.policy, read_policy);
+    assert!(!observed.arn.is_empty());
+    assert!(
+        !observed.alarm_names.is_empty()
+            && observed
+                .alarm_names
+                .iter()
+                .all(|n| n.starts_with("TargetTracking-")),
+        "{:?}",
+        observed.alarm_names
+    );
+    let lambda_policies = aas
+        .describe_scaling_policies(
+            ScalableNamespace::Lambda,
+            Some("function:trimtab-t-api:live"),
+            None,
+        )
+        .await
+        .expect("describe lambda policies");
+    assert_eq!(lambda_policies.items.len(), 1);
+    assert_eq!(lambda_policies.items[0].policy, pc_policy);
+
+    // The alarms Application Auto Scaling made are visible to CloudWatch (through the bridge),
+    // under the names the policy reports: that is how trimtab knows to leave them alone.
+    let (alarms, _) = all_alarms(cloud.cloudwatch.as_ref(), "TargetTracking-").await;
+    let alarm_names: BTreeSet<_> = alarms.iter().map(|a| a.spec.name.clone()).collect();
+    for name in &observed.alarm_names {
+        assert!(alarm_names.contains(name), "{name} not in {alarm_names:?}");
+    }
+
+    aas.delete_scaling_policy(
+        &read_policy.name,
+        &read_policy.resource_id,
+        read_policy.dimension,
+    )
+    .await
+    .expect("delete policy");
+    aas.deregister_scalable_target(&table_target.resource_id, table_target.dimension)
+        .await
+        .expect("deregister");
+    let ddb = aas
+        .describe_scalable_targets(ScalableNamespace::DynamoDb, &[], None)
+        .await
+        .expect("describe ddb");
+    assert!(ddb.items.is_empty());
+    let policies = aas
+        .describe_scaling_policies(ScalableNamespace::DynamoDb, None, None)
+        .await
+        .expect("describe policies");
+    assert!(policies.items.is_empty());
+
+    // AWS answers ObjectNotFoundException (NotFound) here; moto says ValidationException.
+    let err = aas
+        .delete_scaling_policy(
+            "trimtab-nope",
+            "table/trimtab-t-orders",
+            ScalableDimension::TableRead,
+        )
+        .await
+        .expect_err("unknown policy");
+    assert!(
+        matches!(err.kind, ErrorKind::NotFound | ErrorKind::Invalid),
+        "{err}"
+    );
+    assert!(!err.kind.is_retryable());
+}
+
+#[tokio::test]
+async fn eventbridge_rules_targets_and_tags() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let events = &cloud.events;
+
+    let rule = Rule {
+        name: "trimtab-warm-api".into(),
+        schedule_expression: Some("rate(5 minutes)".into()),
+        description: Some("keeps api warm".into()),
+        state: RuleState::Enabled,
+    };
+    let arn = events
+        .put_rule(&rule, &tags(&[("managed-by", "trimtab")]))
+        .await
+        .expect("put_rule");
+    assert!(arn.ends_with(":rule/trimtab-warm-api"), "{arn}");
+    // Someone else's rule, outside the prefix.
+    moto.boto3(
+        r#"client("events").put_rule(Name="other-rule", ScheduleExpression="rate(1 hour)"); emit(True)"#,
+    );
+
+    let page = events
+        .list_rules(Some("trimtab-"), None)
+        .await
+        .expect("list_rules");
+    assert_eq!(
+        page.items,
+        vec![ObservedRule {
+            arn: arn.clone(),
+            rule: rule.clone()
+        }]
+    );
+
+    // PutRule replaces the rule.
+    let disabled = Rule {
+        state: RuleState::Disabled,
+        ..rule.clone()
+    };
+    assert_eq!(
+        events
+            .put_rule(&disabled, &Tags::new())
+            .await
+            .expect("update"),
+        arn
+    );
+    let page = events
+        .list_rules(Some("trimtab-"), None)
+        .await
+        .expect("list_rules");
+    assert_eq!(page.items[0].rule.state, RuleState::Disabled);
+
+    let target = RuleTarget {
+        id: "warm".into(),
+        arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:api"),
+        input: Some(r#"{"warmup":true}"#.into()),
+    };
+    events
+        .put_targets(&rule.name, std::slice::from_ref(&target))
+        .await
+        .expect("put_targets");
+    let targets = events
+        .list_targets_by_rule(&rule.name, None)
+        .await
+        .expect("list targets");
+    assert_eq!(targets.items, vec![target.clone()]);
+
+    assert_eq!(
+        events.list_tags_for_resource(&arn).await.expect("tags"),
+        tags(&[("managed-by", "trimtab")])
+    );
+    events
+        .tag_resource(&arn, &tags(&[("team", "payments")]))
+        .await
+        .expect("tag");
+    assert_eq!(
+        events.list_tags_for_resource(&arn).await.expect("tags"),
+        tags(&[("managed-by", "trimtab"), ("team", "payments")])
+    );
+
+    events
+        .remove_targets(&rule.name, &["warm".to_owned()])
+        .await
+        .expect("remove targets");
+    assert!(
+        events
+            .list_targets_by_rule(&rule.name, None)
+            .await
+            .expect("list targets")
+            .items
+            .is_empty()
+    );
+    events.delete_rule(&rule.name).await.expect("delete");
+    assert!(
+        events
+            .list_rules(Some("trimtab-"), None)
+            .await
+            .expect("list_rules")
+            .items
+            .is_empty()
+    );
+    let raw = moto.boto3(r#"emit([r["Name"] for r in client("events").list_rules()["Rules"]])"#);
+    assert_eq!(raw, json!(["other-rule"]));
+}
+
+#[tokio::test]
+async fn sns_topics_subscriptions_and_tags() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let sns = &cloud.sns;
+
+    let owned = tags(&[("managed-by", "trimtab")]);
+    let arn = sns
+        .create_topic("trimtab-alerts", &owned)
+        .await
+        .expect("create");
+    assert_eq!(
+        arn,
+        format!("arn:aws:sns:{REGION}:{ACCOUNT}:trimtab-alerts")
+    );
+    // Idempotent.
+    assert_eq!(
+        sns.create_topic("trimtab-alerts", &owned)
+            .await
+            .expect("create again"),
+        arn
+    );
+    let topics = sns.list_topics(None).await.expect("list");
+    assert_eq!(topics.items, vec![arn.clone()]);
+
+    sns.subscribe(&arn, "email", "oncall@example.com")
+        .await
+        .expect("subscribe");
+    let subs = sns
+        .list_subscriptions_by_topic(&arn, None)
+        .await
+        .expect("subscriptions");
+    assert_eq!(subs.items.len(), 1);
+    assert_eq!(subs.items[0].protocol, "email");
+    assert_eq!(subs.items[0].endpoint, "oncall@example.com");
+    assert!(!subs.items[0].arn.is_empty());
+
+    assert_eq!(sns.list_tags_for_resource(&arn).await.expect("tags"), owned);
+    sns.tag_resource(&arn, &tags(&[("team", "payments")]))
+        .await
+        .expect("tag");
+    let raw = moto.boto3(&format!(
+        r#"emit(sorted((t["Key"], t["Value"]) for t in client("sns").list_tags_for_resource(ResourceArn="{arn}")["Tags"]))"#
+    ));
+    assert_eq!(
+        raw,
+        json!([["managed-by", "trimtab"], ["team", "payments"]])
+    );
+
+    let err = sns
+        .list_subscriptions_by_topic(&format!("arn:aws:sns:{REGION}:{ACCOUNT}:nope"), None)
+        .await
+        .expect_err("missing topic");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+}
+
+/// The standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_CLOUDWATCH` variables, rather than
+/// `connect_with`'s overrides, route each client. Environment variables are process-wide, so
+/// this runs the check in a child process of this test binary with its own environment.
+#[tokio::test]
+async fn standard_endpoint_variables_route_each_client() {
+    let moto = MotoServer::start();
+    moto.boto3(CREATE_TABLES);
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = std::process::Command::new(exe)
+        .args(["env_endpoint_child", "--exact", "--ignored", "--nocapture"])
+        .envs(moto.sdk_env())
+        .env("TRIMTAB_ENV_ENDPOINT_CHILD", "1")
+        .output()
+        .expect("run the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+#[ignore = "run by standard_endpoint_variables_route_each_client, in a child process"]
+async fn env_endpoint_child() {
+    if std::env::var_os("TRIMTAB_ENV_ENDPOINT_CHILD").is_none() {
+        eprintln!(
+            "env_endpoint_child only runs under standard_endpoint_variables_route_each_client"
+        );
+        return;
+    }
+    let settings = CloudSettings {
+        backend: Backend::Aws,
+        region: REGION.into(),
+        endpoint_url: None,
+        rate_limits: Default::default(),
+        simulated: SimSettings::default(),
+    };
+    let cloud = trimtab::cloud::aws::connect(&settings)
+        .await
+        .expect("connect");
+    // CloudWatch only works through the bridge (AWS_ENDPOINT_URL_CLOUDWATCH)...
+    cloud
+        .cloudwatch
+        .describe_alarms(None, None)
+        .await
+        .expect("CloudWatch through AWS_ENDPOINT_URL_CLOUDWATCH");
+    // ...and the others reach moto (AWS_ENDPOINT_URL): the table seeded there is found.
+    let table = cloud
+        .dynamodb
+        .describe_table("trimtab-t-orders")
+        .await
+        .expect("DynamoDB through AWS_ENDPOINT_URL");
+    assert_eq!(table.billing_mode, BillingMode::Provisioned);
+    cloud
+        .lambda
+        .list_functions(None)
+        .await
+        .expect("Lambda through AWS_ENDPOINT_URL");
 }

@@ -243,7 +243,10 @@ impl MotoServer {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         env.push(("AWS_ENDPOINT_URL".into(), self.endpoint()));
-        env.push(("AWS_ENDPOINT_URL_CLOUDWATCH".into(), self.cloudwatch_endpoint()));
+        env.push((
+            "AWS_ENDPOINT_URL_CLOUDWATCH".into(),
+            self.cloudwatch_endpoint(),
+        ));
         env
     }
 
@@ -276,7 +279,11 @@ impl MotoServer {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("null");
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("null");
         serde_json::from_str(last)
             .unwrap_or_else(|e| panic!("boto3 script printed non-JSON {last:?}: {e}"))
     }

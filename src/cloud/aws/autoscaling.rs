@@ -63,7 +63,11 @@ fn observed_policy(p: &SdkPolicy) -> Option<ObservedScalingPolicy> {
             scale_out_cooldown_s: config.scale_out_cooldown().map(to_u32),
             disable_scale_in: config.disable_scale_in().unwrap_or(false),
         },
-        alarm_names: p.alarms().iter().map(|a| a.alarm_name().to_owned()).collect(),
+        alarm_names: p
+            .alarms()
+            .iter()
+            .map(|a| a.alarm_name().to_owned())
+            .collect(),
     })
 }
 
@@ -251,7 +255,10 @@ mod tests {
     fn target_tracking_policy_with_its_alarms() {
         let p = observed_policy(&policy(PolicyType::TargetTrackingScaling)).unwrap();
         assert_eq!(p.policy.dimension, ScalableDimension::TableRead);
-        assert_eq!(p.policy.predefined_metric, "DynamoDBReadCapacityUtilization");
+        assert_eq!(
+            p.policy.predefined_metric,
+            "DynamoDBReadCapacityUtilization"
+        );
         assert_eq!(p.policy.target_value, 70.0);
         assert_eq!(p.policy.scale_in_cooldown_s, Some(60));
         assert_eq!(p.policy.scale_out_cooldown_s, None);

@@ -15,8 +15,8 @@ use super::{from_aws_time, missing, to_aws_time, to_i32, to_u32};
 use crate::cloud::{CloudResult, CloudWatchApi, ErrorKind, Op};
 use crate::model::{
     AlarmMetric, AlarmSpec, AlarmState, Comparison, Dimension, MathQuery, MetricDataPage,
-    MetricDatum, MetricId, MetricQuery, MetricSeries, MetricStat, MissingData, ObservedAlarm,
-    Page, Tags,
+    MetricDatum, MetricId, MetricQuery, MetricSeries, MetricStat, MissingData, ObservedAlarm, Page,
+    Tags,
 };
 
 /// The most DescribeAlarms accepts as `MaxRecords`.
@@ -34,7 +34,12 @@ impl AwsCloudWatch {
 
 fn sdk_dimensions(dims: &[Dimension]) -> Vec<SdkDimension> {
     dims.iter()
-        .map(|d| SdkDimension::builder().name(&d.name).value(&d.value).build())
+        .map(|d| {
+            SdkDimension::builder()
+                .name(&d.name)
+                .value(&d.value)
+                .build()
+        })
         .collect()
 }
 
@@ -43,12 +48,7 @@ fn metric_id(namespace: &str, name: &str, dims: &[SdkDimension]) -> MetricId {
         namespace,
         name,
         dims.iter()
-            .map(|d| {
-                Dimension::new(
-                    d.name().unwrap_or_default(),
-                    d.value().unwrap_or_default(),
-                )
-            })
+            .map(|d| Dimension::new(d.name().unwrap_or_default(), d.value().unwrap_or_default()))
             .collect(),
     )
 }
@@ -212,7 +212,11 @@ impl CloudWatchApi for AwsCloudWatch {
             .await
             .map_err(|e| from_sdk(Op::DescribeAlarms, e))?;
         Ok(Page {
-            items: out.metric_alarms().iter().filter_map(observed_alarm).collect(),
+            items: out
+                .metric_alarms()
+                .iter()
+                .filter_map(observed_alarm)
+                .collect(),
             next: out.next_token().map(str::to_owned),
         })
     }
@@ -278,7 +282,12 @@ impl CloudWatchApi for AwsCloudWatch {
         Ok(out
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
             .collect())
     }
 

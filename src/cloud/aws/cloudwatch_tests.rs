@@ -107,7 +107,11 @@ async fn describe_alarms_maps_single_extended_and_math_alarms() {
         .unwrap();
     assert_eq!(rule.num_calls(), 1);
     assert_eq!(page.next.as_deref(), Some("page-3"));
-    assert_eq!(page.items.len(), 2, "the anomaly-band alarm is not modelled");
+    assert_eq!(
+        page.items.len(),
+        2,
+        "the anomaly-band alarm is not modelled"
+    );
 
     let p95 = &page.items[0];
     assert_eq!(p95.state, AlarmState::Alarm);

@@ -38,10 +38,13 @@ where
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             let code = e.code().map(str::to_owned);
-            let message = e
-                .message()
-                .map(str::to_owned)
-                .unwrap_or_else(|| e.to_string());
+            let message = match (e.message(), e.code(), status) {
+                (Some(m), _, _) => m.to_owned(),
+                // No AWS error in the body (an HTML page from a proxy or an emulator's
+                // unknown route): the status is all there is to say.
+                (None, None, Some(s)) => format!("HTTP {s} without an AWS error body"),
+                (None, _, _) => e.to_string(),
+            };
             let kind = classify(e.code(), e.message(), status);
             (kind, code, message, modeled_retry_after(e))
         }
@@ -87,7 +90,12 @@ where
             None,
         ),
         // SdkError is non-exhaustive.
-        _ => (ErrorKind::Other, None, "unclassified SDK error".to_owned(), None),
+        _ => (
+            ErrorKind::Other,
+            None,
+            "unclassified SDK error".to_owned(),
+            None,
+        ),
     };
 
     let mut mapped = CloudError::new(kind, op, message);
@@ -109,12 +117,19 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// The AWS error code decides; the HTTP status is the fallback for codes we have never seen.
 /// Order matters: `RequestLimitExceeded` is throttling, every other `*LimitExceeded*` is a quota.
-pub(crate) fn classify(code: Option<&str>, message: Option<&str>, status: Option<u16>) -> ErrorKind {
+pub(crate) fn classify(
+    code: Option<&str>,
+    message: Option<&str>,
+    status: Option<u16>,
+) -> ErrorKind {
     if let Some(kind) = code.and_then(classify_code) {
         return kind;
     }
     // Some front ends throttle before the service sees the request and say only this.
-    if message.is_some_and(|m| m.trim_end_matches('.').eq_ignore_ascii_case("rate exceeded")) {
+    if message.is_some_and(|m| {
+        m.trim_end_matches('.')
+            .eq_ignore_ascii_case("rate exceeded")
+    }) {
         return ErrorKind::Throttled;
     }
     match status {
@@ -225,20 +240,36 @@ mod tests {
             ("ResourceNotFound", Some(400), ErrorKind::NotFound),
             ("NotFound", Some(404), ErrorKind::NotFound),
             ("ObjectNotFoundException", Some(400), ErrorKind::NotFound),
-            ("ProvisionedConcurrencyConfigNotFoundException", Some(404), ErrorKind::NotFound),
+            (
+                "ProvisionedConcurrencyConfigNotFoundException",
+                Some(404),
+                ErrorKind::NotFound,
+            ),
             ("ResourceConflictException", Some(409), ErrorKind::Conflict),
             ("ConcurrentUpdateException", Some(400), ErrorKind::Conflict),
-            ("ConcurrentModificationException", Some(400), ErrorKind::Conflict),
+            (
+                "ConcurrentModificationException",
+                Some(400),
+                ErrorKind::Conflict,
+            ),
             ("ResourceInUseException", Some(400), ErrorKind::Conflict),
             ("ValidationException", Some(400), ErrorKind::Invalid),
             ("ValidationError", Some(400), ErrorKind::Invalid),
-            ("InvalidParameterValueException", Some(400), ErrorKind::Invalid),
+            (
+                "InvalidParameterValueException",
+                Some(400),
+                ErrorKind::Invalid,
+            ),
             ("InvalidParameterValue", Some(400), ErrorKind::Invalid),
             ("InvalidParameterCombination", Some(400), ErrorKind::Invalid),
             ("InvalidParameter", Some(400), ErrorKind::Invalid),
             ("AccessDeniedException", Some(403), ErrorKind::AccessDenied),
             ("AccessDenied", Some(403), ErrorKind::AccessDenied),
-            ("UnrecognizedClientException", Some(403), ErrorKind::AccessDenied),
+            (
+                "UnrecognizedClientException",
+                Some(403),
+                ErrorKind::AccessDenied,
+            ),
             ("UnrecognizedClient", Some(400), ErrorKind::AccessDenied),
             ("AuthorizationError", Some(403), ErrorKind::AccessDenied),
             ("ServiceException", Some(500), ErrorKind::Transient),
@@ -250,7 +281,11 @@ mod tests {
             ("TopicLimitExceeded", Some(403), ErrorKind::Other),
         ];
         for (code, status, want) in cases {
-            assert_eq!(classify(Some(code), None, *status), *want, "{code} {status:?}");
+            assert_eq!(
+                classify(Some(code), None, *status),
+                *want,
+                "{code} {status:?}"
+            );
         }
     }
 
@@ -270,7 +305,11 @@ mod tests {
             (Some(200), ErrorKind::Other),
         ];
         for (status, want) in cases {
-            assert_eq!(classify(Some("SomethingNew"), None, *status), *want, "{status:?}");
+            assert_eq!(
+                classify(Some("SomethingNew"), None, *status),
+                *want,
+                "{status:?}"
+            );
             assert_eq!(classify(None, None, *status), *want, "{status:?}");
         }
     }
@@ -290,7 +329,10 @@ mod tests {
     #[test]
     fn retry_after_is_seconds() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after(" 1.5 "),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
@@ -299,8 +341,10 @@ mod tests {
     fn transport_failures_are_transient_and_keep_their_source() {
         use aws_smithy_runtime_api::client::result::ConnectorError;
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let err: SdkError<aws_sdk_dynamodb::operation::describe_table::DescribeTableError, HttpResponse> =
-            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        let err: SdkError<
+            aws_sdk_dynamodb::operation::describe_table::DescribeTableError,
+            HttpResponse,
+        > = SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
         let mapped = from_sdk(Op::DescribeTable, err);
         assert_eq!(mapped.kind, ErrorKind::Transient);
         assert_eq!(mapped.code, None);
@@ -313,8 +357,10 @@ mod tests {
         }
         assert!(chain.iter().any(|m| m.contains("refused")), "{chain:?}");
 
-        let err: SdkError<aws_sdk_dynamodb::operation::describe_table::DescribeTableError, HttpResponse> =
-            SdkError::timeout_error("slow");
+        let err: SdkError<
+            aws_sdk_dynamodb::operation::describe_table::DescribeTableError,
+            HttpResponse,
+        > = SdkError::timeout_error("slow");
         assert_eq!(from_sdk(Op::DescribeTable, err).kind, ErrorKind::Transient);
     }
 }

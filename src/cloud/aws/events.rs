@@ -95,9 +95,15 @@ impl EventsApi for AwsEvents {
             .iter()
             .map(|r| {
                 Ok(ObservedRule {
-                    arn: r.arn().ok_or_else(|| missing(OP, "Rules[].Arn"))?.to_owned(),
+                    arn: r
+                        .arn()
+                        .ok_or_else(|| missing(OP, "Rules[].Arn"))?
+                        .to_owned(),
                     rule: Rule {
-                        name: r.name().ok_or_else(|| missing(OP, "Rules[].Name"))?.to_owned(),
+                        name: r
+                            .name()
+                            .ok_or_else(|| missing(OP, "Rules[].Name"))?
+                            .to_owned(),
                         schedule_expression: r.schedule_expression().map(str::to_owned),
                         description: r.description().map(str::to_owned),
                         state: match r.state() {

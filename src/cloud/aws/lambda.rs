@@ -1,7 +1,7 @@
 //! `LambdaApi` over aws-sdk-lambda: function configuration, tags, reserved and provisioned
 //! concurrency, aliases and versions, and resource-policy permissions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,9 +17,8 @@ use super::error::{classify, from_sdk_with, parse_retry_after};
 use super::{missing, to_i32, to_u32};
 use crate::cloud::{CloudError, CloudResult, ErrorKind, LambdaApi, Op};
 use crate::model::{
-    AccountConcurrency, Alias, Architecture, FunctionConfigUpdate, FunctionDetail,
-    FunctionSummary, Page, Permission, ProvisionedConcurrency, ProvisionedStatus, Tags,
-    UpdateStatus,
+    AccountConcurrency, Alias, Architecture, FunctionConfigUpdate, FunctionDetail, FunctionSummary,
+    Page, Permission, ProvisionedConcurrency, ProvisionedStatus, Tags, UpdateStatus,
 };
 
 /// The most ListFunctions and ListProvisionedConcurrencyConfigs accept as `MaxItems`.
@@ -114,7 +113,7 @@ fn summary(op: Op, f: &FunctionConfiguration) -> CloudResult<FunctionSummary> {
 }
 
 /// The qualifier of a qualified function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME:Q`).
-fn arn_qualifier(arn: &str) -> Option<&str> {
+pub(crate) fn arn_qualifier(arn: &str) -> Option<&str> {
     arn.splitn(8, ':').nth(7).filter(|q| !q.is_empty())
 }
 
@@ -288,7 +287,10 @@ impl LambdaApi for AwsLambda {
             .iter()
             .map(|a| {
                 Ok(Alias {
-                    name: a.name().ok_or_else(|| missing(OP, "Aliases[].Name"))?.to_owned(),
+                    name: a
+                        .name()
+                        .ok_or_else(|| missing(OP, "Aliases[].Name"))?
+                        .to_owned(),
                     arn: a
                         .alias_arn()
                         .ok_or_else(|| missing(OP, "Aliases[].AliasArn"))?
@@ -330,7 +332,10 @@ impl LambdaApi for AwsLambda {
             .map_err(lambda_err(OP))?;
         Ok(Alias {
             name: out.name().unwrap_or(alias).to_owned(),
-            arn: out.alias_arn().ok_or_else(|| missing(OP, "AliasArn"))?.to_owned(),
+            arn: out
+                .alias_arn()
+                .ok_or_else(|| missing(OP, "AliasArn"))?
+                .to_owned(),
             function_version: out.function_version().unwrap_or(version).to_owned(),
         })
     }
@@ -361,7 +366,9 @@ impl LambdaApi for AwsLambda {
                     CloudError::new(
                         ErrorKind::Other,
                         OP,
-                        format!("unqualified function ARN {arn:?} in a provisioned-concurrency config"),
+                        format!(
+                            "unqualified function ARN {arn:?} in a provisioned-concurrency config"
+                        ),
                     )
                 })?;
                 Ok(provisioned(
@@ -482,7 +489,7 @@ impl LambdaApi for AwsLambda {
             }
         };
         match out.policy() {
-            Some(doc) => policy::permissions(doc).map_err(|e| {
+            Some(doc) => super::lambda_policy::permissions(doc).map_err(|e| {
                 CloudError::new(ErrorKind::Other, OP, "resource policy is not valid JSON")
                     .with_source(e)
             }),
@@ -536,108 +543,6 @@ impl LambdaApi for AwsLambda {
             .await
             .map_err(lambda_err(Op::UpdateFunctionConfiguration))?;
         Ok(())
-    }
-}
-
-/// Lambda resource policies: an IAM policy document, as JSON text.
-mod policy {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        One(T),
-        Many(Vec<T>),
-    }
-
-    impl<T> Default for OneOrMany<T> {
-        fn default() -> Self {
-            OneOrMany::Many(Vec::new())
-        }
-    }
-
-    impl<T> OneOrMany<T> {
-        fn first(&self) -> Option<&T> {
-            match self {
-                OneOrMany::One(v) => Some(v),
-                OneOrMany::Many(v) => v.first(),
-            }
-        }
-
-        fn into_vec(self) -> Vec<T> {
-            match self {
-                OneOrMany::One(v) => vec![v],
-                OneOrMany::Many(v) => v,
-            }
-        }
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Principal {
-        /// `"*"`.
-        Any(String),
-        /// `{"Service": "events.amazonaws.com"}`, `{"AWS": "arn:aws:iam::…:root"}`.
-        Typed(BTreeMap<String, OneOrMany<String>>),
-    }
-
-    #[derive(Deserialize)]
-    struct Document {
-        #[serde(rename = "Statement", default)]
-        statement: OneOrMany<Statement>,
-    }
-
-    #[derive(Deserialize)]
-    struct Statement {
-        #[serde(rename = "Sid", default)]
-        sid: Option<String>,
-        #[serde(rename = "Action", default)]
-        action: OneOrMany<String>,
-        #[serde(rename = "Principal")]
-        principal: Option<Principal>,
-        #[serde(rename = "Resource", default)]
-        resource: OneOrMany<String>,
-        /// Operator (`ArnLike`) → condition key (`AWS:SourceArn`) → values.
-        #[serde(rename = "Condition", default)]
-        condition: BTreeMap<String, BTreeMap<String, OneOrMany<String>>>,
-    }
-
-    pub(super) fn permissions(doc: &str) -> Result<Vec<Permission>, serde_json::Error> {
-        let doc: Document = serde_json::from_str(doc)?;
-        Ok(doc
-            .statement
-            .into_vec()
-            .into_iter()
-            .map(|s| {
-                let principal = match &s.principal {
-                    Some(Principal::Any(p)) => p.clone(),
-                    Some(Principal::Typed(map)) => map
-                        .values()
-                        .find_map(|v| v.first().cloned())
-                        .unwrap_or_default(),
-                    None => String::new(),
-                };
-                // Condition keys are case-insensitive in IAM.
-                let source_arn = s
-                    .condition
-                    .values()
-                    .flat_map(|keys| keys.iter())
-                    .find(|(key, _)| key.eq_ignore_ascii_case("AWS:SourceArn"))
-                    .and_then(|(_, v)| v.first().cloned());
-                Permission {
-                    statement_id: s.sid.clone().unwrap_or_default(),
-                    action: s.action.first().cloned().unwrap_or_default(),
-                    principal,
-                    source_arn,
-                    qualifier: s
-                        .resource
-                        .first()
-                        .and_then(|r| arn_qualifier(r))
-                        .map(str::to_owned),
-                }
-            })
-            .collect())
     }
 }
 

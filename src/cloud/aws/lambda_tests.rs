@@ -3,6 +3,7 @@
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::delete_provisioned_concurrency_config::DeleteProvisionedConcurrencyConfigOutput;
+use aws_sdk_lambda::operation::get_account_settings::GetAccountSettingsOutput;
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::operation::get_policy::{GetPolicyError, GetPolicyOutput};
 use aws_sdk_lambda::operation::get_provisioned_concurrency_config::{
@@ -17,7 +18,9 @@ use aws_sdk_lambda::types::error::{
     ProvisionedConcurrencyConfigNotFoundException, ResourceNotFoundException,
     TooManyRequestsException,
 };
-use aws_sdk_lambda::types::{Concurrency, ProvisionedConcurrencyConfigListItem, TagsError};
+use aws_sdk_lambda::types::{
+    AccountLimit, Concurrency, ProvisionedConcurrencyConfigListItem, TagsError,
+};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -26,7 +29,10 @@ use aws_smithy_types::error::ErrorMetadata;
 use super::*;
 
 fn meta(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder().code(code).message("mocked").build()
+    ErrorMetadata::builder()
+        .code(code)
+        .message("mocked")
+        .build()
 }
 
 /// A Lambda REST-JSON error response as AWS sends it, so the SDK's own deserializer runs.
@@ -36,12 +42,16 @@ fn http_error(status: u16, code: &str, retry_after: Option<&str>, message: &str)
         StatusCode::try_from(status).expect("valid status"),
         SdkBody::from(body),
     );
-    response.headers_mut().insert("x-amzn-errortype", code.to_owned());
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", code.to_owned());
     response
         .headers_mut()
         .insert("content-type", "application/json");
     if let Some(after) = retry_after {
-        response.headers_mut().insert("Retry-After", after.to_owned());
+        response
+            .headers_mut()
+            .insert("Retry-After", after.to_owned());
     }
     response
 }
@@ -74,7 +84,9 @@ async fn provisioned_concurrency_put_get_list_delete() {
         });
     let list = mock!(Client::list_provisioned_concurrency_configs)
         .match_requests(|r| {
-            r.function_name() == Some("api") && r.max_items() == Some(50) && r.marker() == Some("m1")
+            r.function_name() == Some("api")
+                && r.max_items() == Some(50)
+                && r.marker() == Some("m1")
         })
         .then_output(|| {
             ListProvisionedConcurrencyConfigsOutput::builder()
@@ -199,7 +211,11 @@ async fn update_in_progress_409_is_a_conflict() {
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert!(err.kind.is_retryable());
     assert_eq!(err.code.as_deref(), Some("ResourceConflictException"));
-    assert!(err.message.contains("update is in progress"), "{}", err.message);
+    assert!(
+        err.message.contains("update is in progress"),
+        "{}",
+        err.message
+    );
     assert!(err.source.is_some(), "the SDK error stays in the chain");
     assert_eq!(rule.num_calls(), 1);
 }
@@ -207,8 +223,9 @@ async fn update_in_progress_409_is_a_conflict() {
 #[tokio::test]
 async fn throttled_429_carries_retry_after() {
     // Over the wire: retryAfterSeconds travels in the Retry-After header.
-    let wire = mock!(Client::put_provisioned_concurrency_config)
-        .then_http_response(|| http_error(429, "TooManyRequestsException", Some("7"), "Rate exceeded"));
+    let wire = mock!(Client::put_provisioned_concurrency_config).then_http_response(|| {
+        http_error(429, "TooManyRequestsException", Some("7"), "Rate exceeded")
+    });
     // Configured as `connect` configures it, so the call count shows there is no SDK retry.
     let lambda = AwsLambda::new(mock_client!(
         aws_sdk_lambda,
@@ -235,7 +252,12 @@ async fn throttled_429_carries_retry_after() {
                 .build(),
         )
     });
-    let lambda = AwsLambda::new(mock_client!(aws_sdk_lambda, [&modeled]));
+    let lambda = AwsLambda::new(mock_client!(
+        aws_sdk_lambda,
+        RuleMode::Sequential,
+        [&modeled],
+        |c| c.retry_config(crate::cloud::aws::single_attempt())
+    ));
     let err = lambda
         .put_provisioned_concurrency_config("api", "live", 5)
         .await
@@ -328,7 +350,10 @@ async fn get_function_reads_tags_and_reserved_concurrency() {
         [&ok, &tags_denied]
     ));
     let detail = lambda.get_function("api").await.unwrap();
-    assert_eq!(detail.tags.get("managed-by").map(String::as_str), Some("trimtab"));
+    assert_eq!(
+        detail.tags.get("managed-by").map(String::as_str),
+        Some("trimtab")
+    );
     assert_eq!(detail.reserved_concurrency, Some(25));
 
     let err = lambda.get_function("secret").await.unwrap_err();
@@ -392,5 +417,31 @@ fn qualifier_comes_from_the_ninth_arn_field() {
         arn_qualifier("arn:aws:lambda:us-east-1:1:function:api:live"),
         Some("live")
     );
-    assert_eq!(arn_qualifier("arn:aws:lambda:us-east-1:1:function:api"), None);
+    assert_eq!(
+        arn_qualifier("arn:aws:lambda:us-east-1:1:function:api"),
+        None
+    );
+}
+
+/// moto has no GetAccountSettings.
+#[tokio::test]
+async fn account_settings_concurrency() {
+    let rule = mock!(Client::get_account_settings).then_output(|| {
+        GetAccountSettingsOutput::builder()
+            .account_limit(
+                AccountLimit::builder()
+                    .concurrent_executions(1000)
+                    .unreserved_concurrent_executions(870)
+                    .build(),
+            )
+            .build()
+    });
+    let lambda = AwsLambda::new(mock_client!(aws_sdk_lambda, [&rule]));
+    assert_eq!(
+        lambda.get_account_settings().await.unwrap(),
+        AccountConcurrency {
+            limit: 1000,
+            unreserved: 870
+        }
+    );
 }

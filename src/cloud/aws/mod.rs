@@ -11,6 +11,7 @@ mod dynamodb;
 mod error;
 mod events;
 mod lambda;
+mod lambda_policy;
 mod sns;
 
 use std::sync::Arc;
@@ -187,7 +188,10 @@ pub(crate) fn missing(op: Op, field: &str) -> CloudError {
 
 /// An SDK input builder refused our values (a required field was empty): the request is wrong,
 /// and retrying cannot fix it.
-pub(crate) fn invalid_input(op: Op, err: aws_smithy_types::error::operation::BuildError) -> CloudError {
+pub(crate) fn invalid_input(
+    op: Op,
+    err: aws_smithy_types::error::operation::BuildError,
+) -> CloudError {
     CloudError::new(ErrorKind::Invalid, op, "request could not be built").with_source(err)
 }
 
@@ -195,7 +199,10 @@ pub(crate) fn to_aws_time(t: SystemTime) -> aws_smithy_types::DateTime {
     aws_smithy_types::DateTime::from(t)
 }
 
-pub(crate) fn from_aws_time(op: Op, t: &aws_smithy_types::DateTime) -> Result<SystemTime, CloudError> {
+pub(crate) fn from_aws_time(
+    op: Op,
+    t: &aws_smithy_types::DateTime,
+) -> Result<SystemTime, CloudError> {
     SystemTime::try_from(*t).map_err(|e| {
         CloudError::new(ErrorKind::Other, op, format!("timestamp out of range: {t}")).with_source(e)
     })
