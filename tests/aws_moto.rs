@@ -588,6 +588,15 @@ async fn dynamodb_describe_table() {
         .expect_err("missing table");
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+
+    // The harness's reset really empties moto.
+    moto.reset();
+    let err = cloud
+        .dynamodb
+        .describe_table("trimtab-t-orders")
+        .await
+        .expect_err("gone after reset");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
 }
 
 #[tokio::test]
