@@ -206,7 +206,7 @@ class Bridge(BaseHTTPRequestHandler):
             message = document.get("message") or document.get("Message")
             if message is not None:
                 payload["message"] = message
-            return cbor2.dumps(payload), headers
+            return cbor2.dumps(payload, datetime_as_timestamp=True, timezone=UTC), headers
         output_shape = MODEL.operation_model(operation).output_shape
         payload = to_cbor_value(document, output_shape) if output_shape is not None else {}
         return cbor2.dumps(payload, datetime_as_timestamp=True, timezone=UTC), headers
