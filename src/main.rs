@@ -1,1 +1,209 @@
-fn main() {}
+//! The `trimtab` command: parse arguments, call into the library, map outcomes to exit codes.
+//!
+//! Exit codes: 0 success (for `plan`: no changes); 2 `plan` found pending changes; 1 an error
+//! (for `apply`: a change failed); 78 (EX_CONFIG) the configuration is invalid.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use trimtab::clock::{Clock, SystemClock};
+use trimtab::config;
+use trimtab::engine::runtime::{self, DaemonOptions};
+use trimtab::engine::{Engine, connect, error_chain, render};
+use trimtab::model::Desired;
+use trimtab::telemetry::{LogFormat, Telemetry, init_tracing};
+
+const EXIT_ERROR: u8 = 1;
+const EXIT_PENDING: u8 = 2;
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trimtab",
+    version,
+    about = "Keeps an AWS serverless application fast and cheap: observe, plan, apply."
+)]
+struct Cli {
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "TRIMTAB_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    /// Log level or filter (e.g. `debug`, `trimtab=debug,info`); `RUST_LOG` applies when unset.
+    #[arg(long, global = true, env = "TRIMTAB_LOG_LEVEL")]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a desired-state file; print every problem as FILE:LINE:COL: message.
+    Validate {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Observe the account and print what `apply` would change (exit 2 when anything would).
+    Plan {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// One cycle: observe, plan, apply; report each change as done or failed.
+    Apply {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// The daemon: a cycle every interval, serving /healthz /readyz /metrics /status.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, default_value = "0.0.0.0:9090", env = "TRIMTAB_LISTEN")]
+        listen: SocketAddr,
+        /// How long in-flight writes may take to finish after SIGTERM.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        grace: Duration,
+    },
+}
+
+fn load(path: &std::path::Path) -> Result<Desired, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+async fn plan_or_apply(path: &std::path::Path, output: Output, apply: bool) -> ExitCode {
+    let desired = match load(path) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let account = match connect(&desired, clock.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let telemetry = match Telemetry::new() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let engine = Engine::new(account.cloud.clone(), clock, telemetry, &desired);
+    let code = if apply {
+        match engine.cycle(&desired, &CancellationToken::new()).await {
+            Ok(report) => {
+                match output {
+                    Output::Text => {
+                        print!("{}", render::plan_text(&report.plan));
+                        if !report.plan.changes.is_empty() {
+                            println!();
+                            print!("{}", render::apply_text(&report.apply));
+                        }
+                    }
+                    Output::Json => println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report)
+                            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+                    ),
+                }
+                if report.apply.failed() > 0 {
+                    EXIT_ERROR
+                } else {
+                    0
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}", error_chain(&e));
+                EXIT_ERROR
+            }
+        }
+    } else {
+        match engine.plan(&desired).await {
+            Ok((_, plan)) => {
+                match output {
+                    Output::Text => print!("{}", render::plan_text(&plan)),
+                    Output::Json => println!("{}", render::plan_json(&plan)),
+                }
+                if plan.is_empty() { 0 } else { EXIT_PENDING }
+            }
+            Err(e) => {
+                eprintln!("error: {}", error_chain(&e));
+                EXIT_ERROR
+            }
+        }
+    };
+    if let Some(sim) = &account.sim
+        && let Err(e) = sim.save()
+    {
+        eprintln!("error: saving the simulated account: {}", error_chain(&e));
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(code)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_tracing(cli.log_format, cli.log_level.as_deref()) {
+        eprintln!("error: {}", error_chain(&e));
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    match cli.command {
+        Command::Validate { config } => match load(&config) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Plan { config, output } => plan_or_apply(&config, output, false).await,
+        Command::Apply { config, output } => plan_or_apply(&config, output, true).await,
+        Command::Run {
+            config,
+            listen,
+            grace,
+        } => {
+            let desired = match load(&config) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let opts = DaemonOptions {
+                config_path: config,
+                listen,
+                grace,
+            };
+            match runtime::run(opts, desired, Arc::new(SystemClock)).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %error_chain(&e), "trimtab stopped with an error");
+                    eprintln!("error: {}", error_chain(&e));
+                    ExitCode::from(EXIT_ERROR)
+                }
+            }
+        }
+    }
+}

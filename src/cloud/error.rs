@@ -24,6 +24,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Throttled,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Invalid,
+        ErrorKind::AccessDenied,
+        ErrorKind::Transient,
+        ErrorKind::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Throttled => "throttled",

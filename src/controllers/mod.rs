@@ -1,1 +1,36 @@
-//! Pure controllers (being written).
+//! Controllers: pure functions from `Desired × Observed` to a [`Plan`]. No I/O and no clock:
+//! whatever they need to know arrives in their arguments, which is what makes `trimtab plan`
+//! trustworthy and the controllers testable with tables of cases.
+
+pub mod alarms;
+pub mod notifications;
+pub mod scope;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+use crate::model::{Desired, Observed, Plan};
+
+/// Execution phases. Changes in a later phase start only after every change of the earlier
+/// phases has finished.
+pub const PHASE_TOPIC: u8 = 0;
+pub const PHASE_SUBSCRIPTIONS: u8 = 1;
+pub const PHASE_ALARMS: u8 = 2;
+
+/// Where alarm actions point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicRef {
+    /// No notifications configured: alarms get no actions.
+    None,
+    Known(String),
+    /// The topic's ARN cannot be known yet; alarms wait for the next cycle.
+    Pending(String),
+}
+
+/// The whole plan for one cycle, in execution order.
+pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
+    let (mut plan, topic) = notifications::plan(desired, observed);
+    plan.extend(alarms::plan(desired, observed, &topic));
+    plan.sort();
+    plan
+}

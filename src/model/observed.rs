@@ -1,7 +1,7 @@
 //! One cycle's snapshot of the account: everything the controllers may look at, read in bulk
 //! by `engine::observe`. Controllers never call the cloud themselves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -30,6 +30,12 @@ pub struct Observed {
     pub topics: BTreeMap<String, ObservedTopic>,
     /// Per-function metric summaries, when `observe.metrics` is on.
     pub metrics: BTreeMap<String, FunctionMetrics>,
+    /// Functions whose state could not be read this cycle (e.g. GetFunction kept failing).
+    /// Controllers neither change nor prune anything belonging to them: not knowing is not
+    /// the same as "gone".
+    pub unknown_functions: BTreeSet<String>,
+    /// Desired tables whose state could not be read this cycle.
+    pub unknown_tables: BTreeSet<String>,
 }
 
 impl Observed {
@@ -44,6 +50,8 @@ impl Observed {
             alarms: BTreeMap::new(),
             topics: BTreeMap::new(),
             metrics: BTreeMap::new(),
+            unknown_functions: BTreeSet::new(),
+            unknown_tables: BTreeSet::new(),
         }
     }
 }

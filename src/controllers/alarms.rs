@@ -1,0 +1,562 @@
+//! The alarms controller: from the desired state and the observed account, the alarms trimtab
+//! should own, and the changes that get the account there.
+//!
+//! Rules it keeps:
+//! - an alarm is created or updated only on drift, comparing every field AWS stores;
+//! - tags are compared too, but AWS ignores tags on PutMetricAlarm for an existing alarm, so tag
+//!   drift is repaired with TagResource; tags that other people added are left alone;
+//! - it only updates or deletes alarms it owns (name prefix *and* ownership tag, or listed in
+//!   `ownership.adopt`), never `TargetTracking-*` alarms, and never the alarms of a resource
+//!   whose state could not be read this cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    Action, AlarmMetric, AlarmRule, AlarmSpec, Change, Comparison, Desired, Dimension, FieldDiff,
+    MathQuery, MetricId, MetricStat, Observed, ObservedAlarm, Plan, Refusal, ResourceKind, Tags,
+    Write,
+};
+
+use super::scope::{RuleMatch, rule_for};
+use super::{PHASE_ALARMS, TopicRef};
+
+/// Tag naming the resource an alarm watches (`lambda:NAME`, `dynamodb:NAME`, `app`), so pruning
+/// can tell which resource an owned alarm belonged to.
+pub const TARGET_TAG: &str = "trimtab:target";
+
+/// Alarms Application Auto Scaling creates for its target-tracking policies. Never ours.
+pub const AAS_ALARM_PREFIX: &str = "TargetTracking-";
+
+/// A desired alarm plus the words that explain why it exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredAlarm {
+    pub spec: AlarmSpec,
+    pub target: String,
+    pub purpose: String,
+}
+
+fn lambda_metric(name: &str, function: &str) -> MetricId {
+    MetricId::new(
+        "AWS/Lambda",
+        name,
+        vec![Dimension::new("FunctionName", function)],
+    )
+}
+
+fn stat(metric: MetricId, period_s: u32, stat: &str) -> MetricStat {
+    MetricStat {
+        metric,
+        period_s,
+        stat: stat.to_string(),
+    }
+}
+
+/// Builds an alarm from a rule; the caller names it and says what it watches.
+struct AlarmBuilder<'a> {
+    desired: &'a Desired,
+    actions: &'a [String],
+}
+
+impl AlarmBuilder<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        &self,
+        name: String,
+        target: String,
+        purpose: String,
+        metric: AlarmMetric,
+        comparison: Comparison,
+        rule: &AlarmRule,
+        unit: &str,
+    ) -> DesiredAlarm {
+        let own = &self.desired.ownership;
+        let tags: Tags = [
+            (own.tag_key.clone(), own.tag_value.clone()),
+            (TARGET_TAG.to_string(), target.clone()),
+        ]
+        .into_iter()
+        .collect();
+        let op = match comparison {
+            Comparison::GreaterThanThreshold => ">",
+            Comparison::GreaterThanOrEqualToThreshold => ">=",
+            Comparison::LessThanThreshold => "<",
+            Comparison::LessThanOrEqualToThreshold => "<=",
+        };
+        let description = format!(
+            "{purpose} {op} {threshold}{unit} for {dp} of {ev} periods of {period}s. Managed by trimtab: edit the desired-state file, not this alarm.",
+            threshold = rule.threshold,
+            dp = rule.datapoints_to_alarm,
+            ev = rule.evaluation_periods,
+            period = rule.period_s,
+        );
+        DesiredAlarm {
+            spec: AlarmSpec {
+                name,
+                description,
+                metric,
+                comparison,
+                threshold: rule.threshold,
+                evaluation_periods: rule.evaluation_periods,
+                datapoints_to_alarm: rule.datapoints_to_alarm,
+                treat_missing_data: rule.treat_missing_data,
+                actions_enabled: true,
+                alarm_actions: self.actions.to_vec(),
+                ok_actions: self.actions.to_vec(),
+                insufficient_data_actions: Vec::new(),
+                tags,
+            },
+            target,
+            purpose,
+        }
+    }
+}
+
+/// Every alarm the desired state calls for, given which functions and tables exist.
+pub fn desired_alarms(
+    desired: &Desired,
+    observed: &Observed,
+    actions: &[String],
+) -> Vec<DesiredAlarm> {
+    let b = AlarmBuilder { desired, actions };
+    let prefix = &desired.ownership.name_prefix;
+    let defaults = &desired.alarms;
+    let mut out = Vec::new();
+
+    for (name, function) in &observed.functions {
+        let RuleMatch::Rule(rule) = rule_for(&desired.functions, name, function.tags()) else {
+            continue;
+        };
+        let target = format!("lambda:{name}");
+        let duration = defaults.duration.with(&rule.alarms.duration);
+        if duration.enabled {
+            let statistic = &defaults.duration_statistic;
+            out.push(b.build(
+                format!("{prefix}lambda-{name}-duration-{statistic}"),
+                target.clone(),
+                format!("{statistic} Duration of {name}"),
+                AlarmMetric::Single(stat(
+                    lambda_metric("Duration", name),
+                    duration.period_s,
+                    statistic,
+                )),
+                Comparison::GreaterThanThreshold,
+                &duration,
+                " ms",
+            ));
+        }
+        let errors = defaults.error_rate.with(&rule.alarms.error_rate);
+        if errors.enabled {
+            out.push(b.build(
+                format!("{prefix}lambda-{name}-error-rate"),
+                target.clone(),
+                format!("Error rate of {name}"),
+                AlarmMetric::Math(vec![
+                    MathQuery::Stat {
+                        id: "errors".into(),
+                        stat: stat(lambda_metric("Errors", name), errors.period_s, "Sum"),
+                        return_data: false,
+                    },
+                    MathQuery::Stat {
+                        id: "invocations".into(),
+                        stat: stat(lambda_metric("Invocations", name), errors.period_s, "Sum"),
+                        return_data: false,
+                    },
+                    MathQuery::Expression {
+                        id: "error_rate".into(),
+                        expression: "IF(invocations > 0, 100 * errors / invocations, 0)".into(),
+                        label: Some("Error rate (%)".into()),
+                        return_data: true,
+                    },
+                ]),
+                Comparison::GreaterThanThreshold,
+                &errors,
+                " %",
+            ));
+        }
+        let throttles = defaults.throttles.with(&rule.alarms.throttles);
+        if throttles.enabled {
+            out.push(b.build(
+                format!("{prefix}lambda-{name}-throttles"),
+                target,
+                format!("Throttles of {name}"),
+                AlarmMetric::Single(stat(
+                    lambda_metric("Throttles", name),
+                    throttles.period_s,
+                    "Sum",
+                )),
+                Comparison::GreaterThanThreshold,
+                &throttles,
+                "",
+            ));
+        }
+    }
+
+    for table in &desired.tables {
+        if !observed.tables.contains_key(&table.name) {
+            continue;
+        }
+        let rule = defaults.dynamodb_throttles.with(&table.alarms.throttles);
+        if rule.enabled {
+            let metric = MetricId::new(
+                "AWS/DynamoDB",
+                "ThrottledRequests",
+                vec![Dimension::new("TableName", &table.name)],
+            );
+            out.push(b.build(
+                format!("{prefix}dynamodb-{}-throttles", table.name),
+                format!("dynamodb:{}", table.name),
+                format!("Throttled requests on table {}", table.name),
+                AlarmMetric::Single(stat(metric, rule.period_s, "Sum")),
+                Comparison::GreaterThanThreshold,
+                &rule,
+                "",
+            ));
+        }
+    }
+
+    if let Some(cache) = desired
+        .application
+        .cache_hit_rate
+        .as_ref()
+        .filter(|c| c.rule.enabled)
+    {
+        let metric =
+            |name: &str| MetricId::new(cache.namespace.clone(), name, cache.dimensions.clone());
+        out.push(b.build(
+            format!("{prefix}app-cache-hit-rate"),
+            "app".into(),
+            format!(
+                "Cache hit rate ({}/{} vs {})",
+                cache.namespace, cache.hit_metric, cache.miss_metric
+            ),
+            AlarmMetric::Math(vec![
+                MathQuery::Stat {
+                    id: "hits".into(),
+                    stat: stat(metric(&cache.hit_metric), cache.rule.period_s, "Sum"),
+                    return_data: false,
+                },
+                MathQuery::Stat {
+                    id: "misses".into(),
+                    stat: stat(metric(&cache.miss_metric), cache.rule.period_s, "Sum"),
+                    return_data: false,
+                },
+                MathQuery::Expression {
+                    id: "hit_rate".into(),
+                    expression: "IF(hits + misses > 0, 100 * hits / (hits + misses), 100)".into(),
+                    label: Some("Cache hit rate (%)".into()),
+                    return_data: true,
+                },
+            ]),
+            Comparison::LessThanThreshold,
+            &cache.rule,
+            " %",
+        ));
+    }
+
+    if let Some(cost) = desired
+        .application
+        .cost_per_student
+        .as_ref()
+        .filter(|c| c.rule.enabled)
+    {
+        out.push(b.build(
+            format!("{prefix}app-cost-per-student"),
+            "app".into(),
+            format!("{} {}/{}", cost.statistic, cost.namespace, cost.metric),
+            AlarmMetric::Single(stat(
+                MetricId::new(
+                    cost.namespace.clone(),
+                    cost.metric.clone(),
+                    cost.dimensions.clone(),
+                ),
+                cost.rule.period_s,
+                &cost.statistic,
+            )),
+            Comparison::GreaterThanThreshold,
+            &cost.rule,
+            "",
+        ));
+    }
+    out
+}
+
+/// Renders what an alarm watches, for plan output.
+pub fn describe_metric(metric: &AlarmMetric) -> String {
+    fn one(s: &MetricStat) -> String {
+        let dims: Vec<String> = s
+            .metric
+            .dimensions
+            .iter()
+            .map(|d| format!("{}={}", d.name, d.value))
+            .collect();
+        format!(
+            "{}/{} {} [{}] {}s",
+            s.metric.namespace,
+            s.metric.name,
+            s.stat,
+            dims.join(","),
+            s.period_s
+        )
+    }
+    match metric {
+        AlarmMetric::Single(s) => one(s),
+        AlarmMetric::Math(queries) => queries
+            .iter()
+            .map(|q| match q {
+                MathQuery::Stat {
+                    id,
+                    stat,
+                    return_data,
+                } => {
+                    format!("{id}{}: {}", if *return_data { "*" } else { "" }, one(stat))
+                }
+                MathQuery::Expression {
+                    id,
+                    expression,
+                    return_data,
+                    ..
+                } => {
+                    format!("{id}{}: {expression}", if *return_data { "*" } else { "" })
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+fn list(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+/// Every field (tags aside) where `observed` differs from `desired`.
+pub fn spec_diff(observed: &AlarmSpec, desired: &AlarmSpec) -> Vec<FieldDiff> {
+    let mut diffs = Vec::new();
+    let mut field = |name: &str, old: String, new: String| {
+        if old != new {
+            diffs.push(FieldDiff {
+                field: name.to_string(),
+                old,
+                new,
+            });
+        }
+    };
+    field(
+        "description",
+        observed.description.clone(),
+        desired.description.clone(),
+    );
+    if observed.metric != desired.metric {
+        let (old, new) = (
+            describe_metric(&observed.metric),
+            describe_metric(&desired.metric),
+        );
+        // Two metrics can render alike yet differ (e.g. a label); still report the drift.
+        let new = if old == new {
+            format!("{new} (label or return-data differs)")
+        } else {
+            new
+        };
+        field("metric", old, new);
+    }
+    field(
+        "comparison",
+        observed.comparison.as_str().into(),
+        desired.comparison.as_str().into(),
+    );
+    if observed.threshold != desired.threshold {
+        field(
+            "threshold",
+            observed.threshold.to_string(),
+            desired.threshold.to_string(),
+        );
+    }
+    field(
+        "evaluation_periods",
+        observed.evaluation_periods.to_string(),
+        desired.evaluation_periods.to_string(),
+    );
+    field(
+        "datapoints_to_alarm",
+        observed.datapoints_to_alarm.to_string(),
+        desired.datapoints_to_alarm.to_string(),
+    );
+    field(
+        "treat_missing_data",
+        observed.treat_missing_data.as_str().into(),
+        desired.treat_missing_data.as_str().into(),
+    );
+    field(
+        "actions_enabled",
+        observed.actions_enabled.to_string(),
+        desired.actions_enabled.to_string(),
+    );
+    field(
+        "alarm_actions",
+        list(&observed.alarm_actions),
+        list(&desired.alarm_actions),
+    );
+    field(
+        "ok_actions",
+        list(&observed.ok_actions),
+        list(&desired.ok_actions),
+    );
+    field(
+        "insufficient_data_actions",
+        list(&observed.insufficient_data_actions),
+        list(&desired.insufficient_data_actions),
+    );
+    diffs
+}
+
+/// Desired tags that are missing or different on the observed alarm.
+fn missing_tags(observed: &Tags, desired: &Tags) -> Tags {
+    desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Is this observed alarm trimtab's to change?
+pub fn is_owned(desired: &Desired, alarm: &ObservedAlarm) -> bool {
+    let own = &desired.ownership;
+    let name = &alarm.spec.name;
+    if name.starts_with(AAS_ALARM_PREFIX) {
+        return false;
+    }
+    (name.starts_with(&own.name_prefix) && own.owns(&alarm.spec.tags))
+        || own.adopt.iter().any(|a| a == name)
+}
+
+/// Plans the alarms. `topic` is where alarm actions go, if anywhere.
+pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
+    let mut plan = Plan::default();
+    let actions: Vec<String> = match topic {
+        TopicRef::None => Vec::new(),
+        TopicRef::Known(arn) => vec![arn.clone()],
+        TopicRef::Pending(why) => {
+            plan.refusals.push(Refusal {
+                kind: ResourceKind::Alarm,
+                id: "*".into(),
+                reason: format!("alarms wait for their notification topic: {why}"),
+            });
+            return plan;
+        }
+    };
+    let wanted = desired_alarms(desired, observed, &actions);
+    let wanted_names: BTreeSet<&str> = wanted.iter().map(|a| a.spec.name.as_str()).collect();
+
+    for alarm in &wanted {
+        let name = &alarm.spec.name;
+        match observed.alarms.get(name) {
+            None => plan.changes.push(Change {
+                kind: ResourceKind::Alarm,
+                id: name.clone(),
+                action: Action::Create,
+                diffs: Vec::new(),
+                reason: format!("{} needs an alarm and none exists", alarm.purpose),
+                phase: PHASE_ALARMS,
+                writes: vec![Write::PutMetricAlarm { alarm: alarm.spec.clone() }],
+            }),
+            Some(existing) if !is_owned(desired, existing) => plan.refusals.push(Refusal {
+                kind: ResourceKind::Alarm,
+                id: name.clone(),
+                reason: format!(
+                    "an alarm with this name exists but is not owned by trimtab (no {}={} tag); list it in ownership.adopt to take it over",
+                    desired.ownership.tag_key, desired.ownership.tag_value
+                ),
+            }),
+            Some(existing) => {
+                let mut diffs = spec_diff(&existing.spec, &alarm.spec);
+                let mut writes = Vec::new();
+                if !diffs.is_empty() {
+                    writes.push(Write::PutMetricAlarm { alarm: alarm.spec.clone() });
+                }
+                let tags = missing_tags(&existing.spec.tags, &alarm.spec.tags);
+                for (key, value) in &tags {
+                    diffs.push(FieldDiff {
+                        field: format!("tags.{key}"),
+                        old: existing.spec.tags.get(key).cloned().unwrap_or_else(|| "(none)".into()),
+                        new: value.clone(),
+                    });
+                }
+                if !tags.is_empty() {
+                    writes.push(Write::TagAlarm {
+                        arn: existing.arn.clone(),
+                        tags,
+                    });
+                }
+                if !writes.is_empty() {
+                    let fields: Vec<&str> = diffs.iter().map(|d| d.field.as_str()).collect();
+                    plan.changes.push(Change {
+                        kind: ResourceKind::Alarm,
+                        id: name.clone(),
+                        action: Action::Update,
+                        reason: format!("drift in {}", fields.join(", ")),
+                        diffs,
+                        phase: PHASE_ALARMS,
+                        writes,
+                    });
+                }
+            }
+        }
+    }
+
+    let mut prunable: BTreeMap<&str, &ObservedAlarm> = BTreeMap::new();
+    for (name, alarm) in &observed.alarms {
+        if wanted_names.contains(name.as_str()) || !is_owned(desired, alarm) {
+            continue;
+        }
+        let target = alarm
+            .spec
+            .tags
+            .get(TARGET_TAG)
+            .map(String::as_str)
+            .unwrap_or("");
+        let unknown = match target.split_once(':') {
+            Some(("lambda", f)) => observed.unknown_functions.contains(f),
+            Some(("dynamodb", t)) => observed.unknown_tables.contains(t),
+            _ => false,
+        };
+        if unknown {
+            continue;
+        }
+        prunable.insert(name, alarm);
+    }
+    for (name, alarm) in prunable {
+        let target = alarm
+            .spec
+            .tags
+            .get(TARGET_TAG)
+            .cloned()
+            .unwrap_or_else(|| "unknown".into());
+        if desired.ownership.prune {
+            plan.changes.push(Change {
+                kind: ResourceKind::Alarm,
+                id: name.to_string(),
+                action: Action::Delete,
+                diffs: Vec::new(),
+                reason: format!(
+                    "owned by trimtab but no longer desired (watched {target}); prune is on"
+                ),
+                phase: PHASE_ALARMS,
+                writes: vec![Write::DeleteAlarms {
+                    names: vec![name.to_string()],
+                }],
+            });
+        } else {
+            plan.refusals.push(Refusal {
+                kind: ResourceKind::Alarm,
+                id: name.to_string(),
+                reason: format!(
+                    "owned by trimtab and no longer desired (watched {target}), but prune is off"
+                ),
+            });
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+#[path = "alarms_tests.rs"]
+mod tests;

@@ -1,0 +1,410 @@
+//! Table-driven tests of the alarms controller.
+
+use super::*;
+use crate::controllers::fixtures::{self, TOPIC_ARN, desired, observed, with_alarms};
+use crate::controllers::{TopicRef, plan as full_plan};
+use crate::model::{MissingData, RuleOverride};
+
+fn topic() -> TopicRef {
+    TopicRef::Known(TOPIC_ARN.into())
+}
+
+fn in_sync() -> Observed {
+    let d = desired();
+    let specs: Vec<AlarmSpec> = desired_alarms(&d, &observed(), &[TOPIC_ARN.to_string()])
+        .into_iter()
+        .map(|a| a.spec)
+        .collect();
+    with_alarms(observed(), specs)
+}
+
+fn ids(plan: &Plan, action: Action) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action == action)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+#[test]
+fn converges_from_empty_with_every_alarm_kind() {
+    let plan = plan(&desired(), &observed(), &topic());
+    assert_eq!(
+        ids(&plan, Action::Create),
+        vec![
+            "trimtab-lambda-api-duration-p95",
+            "trimtab-lambda-api-error-rate",
+            "trimtab-lambda-api-throttles",
+            "trimtab-lambda-worker-a-duration-p95",
+            "trimtab-lambda-worker-a-error-rate",
+            "trimtab-lambda-worker-a-throttles",
+            "trimtab-dynamodb-sessions-throttles",
+            "trimtab-app-cache-hit-rate",
+            "trimtab-app-cost-per-student",
+        ]
+    );
+    assert!(plan.refusals.is_empty());
+    for change in &plan.changes {
+        let [Write::PutMetricAlarm { alarm }] = change.writes.as_slice() else {
+            panic!("create must be one PutMetricAlarm: {change:?}");
+        };
+        assert_eq!(
+            alarm.tags.get("managed-by").map(String::as_str),
+            Some("trimtab")
+        );
+        assert!(alarm.tags.contains_key(TARGET_TAG));
+        assert_eq!(alarm.alarm_actions, vec![TOPIC_ARN.to_string()]);
+        assert_eq!(alarm.ok_actions, vec![TOPIC_ARN.to_string()]);
+        assert!(!change.reason.is_empty());
+    }
+}
+
+#[test]
+fn alarm_shapes_match_the_application_targets() {
+    let d = desired();
+    let alarms = desired_alarms(&d, &observed(), &[]);
+    let get = |name: &str| {
+        alarms
+            .iter()
+            .find(|a| a.spec.name == name)
+            .map(|a| a.spec.clone())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let duration = get("trimtab-lambda-api-duration-p95");
+    assert_eq!(duration.threshold, 3000.0);
+    assert_eq!(duration.comparison, Comparison::GreaterThanThreshold);
+    let AlarmMetric::Single(stat) = &duration.metric else {
+        panic!("single metric")
+    };
+    assert_eq!(
+        (
+            stat.metric.namespace.as_str(),
+            stat.metric.name.as_str(),
+            stat.stat.as_str()
+        ),
+        ("AWS/Lambda", "Duration", "p95")
+    );
+    assert!(stat.is_extended());
+
+    let errors = get("trimtab-lambda-api-error-rate");
+    let AlarmMetric::Math(queries) = &errors.metric else {
+        panic!("metric math")
+    };
+    assert_eq!(queries.len(), 3);
+    let returned: Vec<&str> = queries
+        .iter()
+        .filter(|q| {
+            matches!(
+                q,
+                MathQuery::Expression {
+                    return_data: true,
+                    ..
+                } | MathQuery::Stat {
+                    return_data: true,
+                    ..
+                }
+            )
+        })
+        .map(|q| q.id())
+        .collect();
+    assert_eq!(
+        returned,
+        vec!["error_rate"],
+        "exactly one series may return data"
+    );
+    assert_eq!(errors.threshold, 5.0);
+
+    let cache = get("trimtab-app-cache-hit-rate");
+    assert_eq!(cache.comparison, Comparison::LessThanThreshold);
+    assert_eq!(cache.threshold, 40.0);
+    let AlarmMetric::Math(q) = &cache.metric else {
+        panic!("metric math")
+    };
+    assert!(
+        matches!(&q[0], MathQuery::Stat { stat, .. } if stat.metric.namespace == "VoiceLearning" && stat.metric.name == "CacheHits")
+    );
+
+    let throttles = get("trimtab-lambda-api-throttles");
+    assert_eq!(throttles.threshold, 10.0);
+    let table = get("trimtab-dynamodb-sessions-throttles");
+    let AlarmMetric::Single(s) = &table.metric else {
+        panic!("single")
+    };
+    assert_eq!(
+        s.metric.dimensions,
+        vec![Dimension::new("TableName", "sessions")]
+    );
+}
+
+#[test]
+fn in_sync_account_plans_nothing() {
+    let plan = full_plan(&desired(), &in_sync());
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert!(plan.refusals.is_empty(), "{plan:#?}");
+}
+
+#[test]
+fn drift_in_any_stored_field_is_an_update_with_old_and_new() {
+    type Mutation = fn(&mut AlarmSpec);
+    let topic_list = format!("[{TOPIC_ARN}]");
+    let cases: Vec<(&str, Mutation, &str, &str, &str)> = vec![
+        (
+            "threshold",
+            |s| s.threshold = 5000.0,
+            "threshold",
+            "5000",
+            "3000",
+        ),
+        (
+            "evaluation",
+            |s| s.evaluation_periods = 5,
+            "evaluation_periods",
+            "5",
+            "3",
+        ),
+        (
+            "datapoints",
+            |s| s.datapoints_to_alarm = 1,
+            "datapoints_to_alarm",
+            "1",
+            "3",
+        ),
+        (
+            "missing data",
+            |s| s.treat_missing_data = MissingData::Breaching,
+            "treat_missing_data",
+            "breaching",
+            "notBreaching",
+        ),
+        (
+            "actions",
+            |s| s.alarm_actions.clear(),
+            "alarm_actions",
+            "[]",
+            &topic_list,
+        ),
+        (
+            "enabled",
+            |s| s.actions_enabled = false,
+            "actions_enabled",
+            "false",
+            "true",
+        ),
+        (
+            "comparison",
+            |s| s.comparison = Comparison::LessThanThreshold,
+            "comparison",
+            "LessThanThreshold",
+            "GreaterThanThreshold",
+        ),
+    ];
+    for (case, mutate, field, old, new) in cases {
+        let mut o = in_sync();
+        let alarm = o
+            .alarms
+            .get_mut("trimtab-lambda-api-duration-p95")
+            .expect("alarm");
+        mutate(&mut alarm.spec);
+        let plan = plan(&desired(), &o, &topic());
+        assert_eq!(plan.changes.len(), 1, "{case}: {plan:#?}");
+        let change = &plan.changes[0];
+        assert_eq!(change.action, Action::Update, "{case}");
+        assert_eq!(change.diffs.len(), 1, "{case}: {:?}", change.diffs);
+        assert_eq!(
+            (
+                change.diffs[0].field.as_str(),
+                change.diffs[0].old.as_str(),
+                change.diffs[0].new.as_str()
+            ),
+            (field, old, new),
+            "{case}"
+        );
+        assert!(
+            matches!(change.writes.as_slice(), [Write::PutMetricAlarm { .. }]),
+            "{case}"
+        );
+        assert_eq!(change.reason, format!("drift in {field}"));
+    }
+}
+
+#[test]
+fn metric_math_expression_drift_is_detected() {
+    let mut o = in_sync();
+    let alarm = o
+        .alarms
+        .get_mut("trimtab-lambda-api-error-rate")
+        .expect("alarm");
+    if let AlarmMetric::Math(q) = &mut alarm.spec.metric
+        && let Some(MathQuery::Expression { expression, .. }) = q.last_mut()
+    {
+        *expression = "100 * errors / invocations".into();
+    }
+    let plan = plan(&desired(), &o, &topic());
+    assert_eq!(
+        ids(&plan, Action::Update),
+        vec!["trimtab-lambda-api-error-rate"]
+    );
+    assert_eq!(plan.changes[0].diffs[0].field, "metric");
+}
+
+#[test]
+fn missing_tags_are_repaired_with_tag_resource_only() {
+    let mut o = in_sync();
+    let alarm = o
+        .alarms
+        .get_mut("trimtab-lambda-api-throttles")
+        .expect("alarm");
+    alarm.spec.tags.remove(TARGET_TAG);
+    alarm.spec.tags.insert("cost-center".into(), "42".into());
+    let arn = alarm.arn.clone();
+    let plan = plan(&desired(), &o, &topic());
+    assert_eq!(plan.changes.len(), 1);
+    let change = &plan.changes[0];
+    assert_eq!(change.diffs[0].field, format!("tags.{TARGET_TAG}"));
+    match change.writes.as_slice() {
+        [Write::TagAlarm { arn: a, tags }] => {
+            assert_eq!(a, &arn);
+            assert_eq!(
+                tags.len(),
+                1,
+                "other people's tags are left alone: {tags:?}"
+            );
+        }
+        other => panic!("expected one TagAlarm, got {other:?}"),
+    }
+}
+
+#[test]
+fn unowned_alarms_are_never_touched() {
+    let d = desired();
+    let mut o = in_sync();
+    // Same name as a desired alarm, but without the ownership tag: refuse, don't update.
+    let alarm = o
+        .alarms
+        .get_mut("trimtab-lambda-api-throttles")
+        .expect("alarm");
+    alarm.spec.tags.clear();
+    alarm.spec.threshold = 99.0;
+    // Someone else's alarm under our prefix, and an Application Auto Scaling alarm that even
+    // carries our tag: neither may be deleted.
+    let mut foreign = alarm.spec.clone();
+    foreign.name = "trimtab-someone-elses".into();
+    let mut aas = foreign.clone();
+    aas.name = "TargetTracking-table/sessions-AlarmHigh-1234".into();
+    aas.tags.insert("managed-by".into(), "trimtab".into());
+    let o = with_alarms(o, [foreign, aas]);
+    let plan = plan(&d, &o, &topic());
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(plan.refusals.len(), 1);
+    assert_eq!(plan.refusals[0].id, "trimtab-lambda-api-throttles");
+    assert!(plan.refusals[0].reason.contains("ownership.adopt"));
+}
+
+#[test]
+fn adopted_alarms_are_updated_and_tagged() {
+    let mut d = desired();
+    d.ownership.adopt = vec!["trimtab-lambda-api-throttles".into()];
+    let mut o = in_sync();
+    let alarm = o
+        .alarms
+        .get_mut("trimtab-lambda-api-throttles")
+        .expect("alarm");
+    alarm.spec.tags.clear();
+    alarm.spec.threshold = 99.0;
+    let plan = plan(&d, &o, &topic());
+    assert_eq!(
+        ids(&plan, Action::Update),
+        vec!["trimtab-lambda-api-throttles"]
+    );
+    assert!(matches!(
+        plan.changes[0].writes.as_slice(),
+        [Write::PutMetricAlarm { .. }, Write::TagAlarm { .. }]
+    ));
+}
+
+#[test]
+fn owned_alarms_no_longer_desired_are_pruned_unless_prune_is_off() {
+    let mut o = in_sync();
+    o.functions.remove("worker-a");
+    let plan = plan(&desired(), &o, &topic());
+    assert_eq!(
+        ids(&plan, Action::Delete),
+        vec![
+            "trimtab-lambda-worker-a-duration-p95",
+            "trimtab-lambda-worker-a-error-rate",
+            "trimtab-lambda-worker-a-throttles"
+        ]
+    );
+    assert!(plan.changes[0].reason.contains("lambda:worker-a"));
+
+    let mut d = desired();
+    d.ownership.prune = false;
+    let plan = super::plan(&d, &o, &topic());
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.refusals.len(), 3);
+    assert!(plan.refusals[0].reason.contains("prune is off"));
+}
+
+#[test]
+fn alarms_of_unreadable_resources_are_not_pruned() {
+    let mut o = in_sync();
+    o.functions.remove("worker-a");
+    o.unknown_functions.insert("worker-a".into());
+    o.tables.clear();
+    o.unknown_tables.insert("sessions".into());
+    let plan = plan(&desired(), &o, &topic());
+    assert!(plan.changes.is_empty(), "{plan:#?}");
+}
+
+#[test]
+fn per_function_overrides_apply_and_disabled_alarms_are_pruned() {
+    let mut d = desired();
+    d.functions[0].alarms.duration = RuleOverride {
+        threshold: Some(1500.0),
+        ..RuleOverride::default()
+    };
+    d.functions[0].alarms.throttles = RuleOverride {
+        enabled: Some(false),
+        ..RuleOverride::default()
+    };
+    let plan = plan(&d, &in_sync(), &topic());
+    assert_eq!(
+        ids(&plan, Action::Update),
+        vec!["trimtab-lambda-api-duration-p95"]
+    );
+    let threshold = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Update)
+        .map(|c| c.diffs.clone());
+    assert!(threshold.is_some_and(|d| {
+        d.iter()
+            .any(|f| f.field == "threshold" && f.old == "3000" && f.new == "1500")
+    }));
+    assert_eq!(
+        ids(&plan, Action::Delete),
+        vec!["trimtab-lambda-api-throttles"]
+    );
+}
+
+#[test]
+fn pending_topic_defers_alarms_with_a_reason() {
+    let plan = plan(
+        &desired(),
+        &observed(),
+        &TopicRef::Pending("topic is created first".into()),
+    );
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.refusals.len(), 1);
+    assert!(plan.refusals[0].reason.contains("topic is created first"));
+}
+
+#[test]
+fn no_notifications_means_alarms_without_actions() {
+    let plan = plan(&desired(), &observed(), &TopicRef::None);
+    assert!(plan.changes.iter().all(|c| matches!(
+        c.writes.as_slice(),
+        [Write::PutMetricAlarm { alarm }] if alarm.alarm_actions.is_empty() && alarm.ok_actions.is_empty()
+    )));
+    let _ = fixtures::ACCOUNT;
+}

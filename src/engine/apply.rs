@@ -1,0 +1,386 @@
+//! Apply: execute a plan, phase by phase. Within a phase, changes run concurrently (bounded),
+//! each change's writes in order. A failed change is recorded and the others carry on. Alarm
+//! deletions in one phase are batched into DeleteAlarms calls of up to 100 names.
+//!
+//! Shutdown: once `cancel` fires, no new change starts; changes already running finish.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use futures::StreamExt;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::cloud::{Cloud, CloudError, CloudResult, Op};
+use crate::controllers::notifications::TOPIC_ARN_PLACEHOLDER;
+use crate::model::{Action, Change, Plan, ResourceKind, Write};
+
+use super::error_chain;
+use super::governor::Governor;
+use super::status::Heartbeat;
+
+/// DeleteAlarms takes at most this many names per call.
+pub const DELETE_ALARMS_BATCH: usize = 100;
+/// EventBridge PutTargets takes at most this many targets per call.
+pub const PUT_TARGETS_BATCH: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    Failed {
+        error: String,
+    },
+    /// Not started because shutdown began.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeOutcome {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub action: Action,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub outcomes: Vec<ChangeOutcome>,
+}
+
+impl ApplyReport {
+    pub fn applied(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.outcome == Outcome::Applied)
+            .count()
+    }
+    pub fn failed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+            .count()
+    }
+    pub fn skipped(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.outcome == Outcome::Skipped)
+            .count()
+    }
+}
+
+/// Executes plans against one account.
+#[derive(Debug)]
+pub struct Executor {
+    cloud: Cloud,
+    gov: Governor,
+    concurrency: usize,
+    heartbeat: Heartbeat,
+    /// ARNs of topics created during this apply, for subscriptions planned before they existed.
+    created_topics: Mutex<BTreeMap<String, String>>,
+}
+
+fn outcome_of(change: &Change, result: &CloudResult<()>) -> ChangeOutcome {
+    ChangeOutcome {
+        kind: change.kind,
+        id: change.id.clone(),
+        action: change.action,
+        outcome: match result {
+            Ok(()) => Outcome::Applied,
+            Err(e) => Outcome::Failed {
+                error: error_chain(e),
+            },
+        },
+    }
+}
+
+impl Executor {
+    pub fn new(cloud: Cloud, gov: Governor, concurrency: usize, heartbeat: Heartbeat) -> Self {
+        Self {
+            cloud,
+            gov,
+            concurrency: concurrency.max(1),
+            heartbeat,
+            created_topics: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub async fn apply(&self, plan: &Plan, cancel: &CancellationToken) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        let mut phases: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
+        for change in &plan.changes {
+            phases.entry(change.phase).or_default().push(change);
+        }
+        for (_, changes) in phases {
+            let (deletes, others): (Vec<&Change>, Vec<&Change>) = changes.into_iter().partition(|c| {
+                matches!(c.writes.as_slice(), [Write::DeleteAlarms { names }] if names.len() == 1)
+            });
+            let mut outcomes: Vec<ChangeOutcome> = futures::stream::iter(others)
+                .map(|change| async move {
+                    if cancel.is_cancelled() {
+                        return skipped(change);
+                    }
+                    let result = self.run_change(change).await;
+                    self.record(change, &result);
+                    outcome_of(change, &result)
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            for batch in deletes.chunks(DELETE_ALARMS_BATCH) {
+                if cancel.is_cancelled() {
+                    outcomes.extend(batch.iter().map(|c| skipped(c)));
+                    continue;
+                }
+                let names: Vec<String> = batch.iter().map(|c| c.id.clone()).collect();
+                let cw = &self.cloud.cloudwatch;
+                let result = self
+                    .gov
+                    .call(Op::DeleteAlarms, || cw.delete_alarms(&names))
+                    .await;
+                for change in batch {
+                    let r = result.as_ref().map(|_| ()).map_err(clone_error);
+                    self.record(change, &r);
+                    outcomes.push(outcome_of(change, &r));
+                }
+            }
+            outcomes.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+            report.outcomes.extend(outcomes);
+        }
+        report
+    }
+
+    pub fn set_heartbeat(&mut self, heartbeat: Heartbeat) {
+        self.heartbeat = heartbeat;
+    }
+
+    fn record(&self, change: &Change, result: &CloudResult<()>) {
+        self.heartbeat.beat(self.gov.clock().now());
+        let labels = [change.kind.as_str(), change.action.as_str()];
+        let t = self.gov.telemetry();
+        match result {
+            Ok(()) => {
+                t.changes_applied.with_label_values(&labels).inc();
+                tracing::info!(kind = %change.kind, id = %change.id, action = change.action.as_str(), reason = %change.reason, "change applied");
+            }
+            Err(e) => {
+                t.changes_failed.with_label_values(&labels).inc();
+                tracing::warn!(kind = %change.kind, id = %change.id, action = change.action.as_str(), error_kind = %e.kind, error = %error_chain(e), "change failed");
+            }
+        }
+    }
+
+    async fn run_change(&self, change: &Change) -> CloudResult<()> {
+        for write in &change.writes {
+            self.run_write(write).await?;
+        }
+        Ok(())
+    }
+
+    fn topic_arn(&self, arn: &str) -> String {
+        match arn.strip_prefix(TOPIC_ARN_PLACEHOLDER) {
+            Some(name) => self
+                .created_topics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| arn.to_string()),
+            None => arn.to_string(),
+        }
+    }
+
+    async fn run_write(&self, write: &Write) -> CloudResult<()> {
+        let g = &self.gov;
+        let (cw, lambda, aas, events, sns) = (
+            &self.cloud.cloudwatch,
+            &self.cloud.lambda,
+            &self.cloud.autoscaling,
+            &self.cloud.events,
+            &self.cloud.sns,
+        );
+        match write {
+            Write::PutMetricAlarm { alarm } => {
+                g.call(Op::PutMetricAlarm, || cw.put_metric_alarm(alarm))
+                    .await
+            }
+            Write::TagAlarm { arn, tags } => {
+                g.call(Op::CwTagResource, || cw.tag_resource(arn, tags))
+                    .await
+            }
+            Write::UntagAlarm { arn, keys } => {
+                g.call(Op::CwUntagResource, || cw.untag_resource(arn, keys))
+                    .await
+            }
+            Write::DeleteAlarms { names } => {
+                for chunk in names.chunks(DELETE_ALARMS_BATCH) {
+                    g.call(Op::DeleteAlarms, || cw.delete_alarms(chunk)).await?;
+                }
+                Ok(())
+            }
+            Write::CreateTopic { name, tags } => {
+                let arn = g
+                    .call(Op::CreateTopic, || sns.create_topic(name, tags))
+                    .await?;
+                self.created_topics
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.clone(), arn);
+                Ok(())
+            }
+            Write::Subscribe {
+                topic_arn,
+                protocol,
+                endpoint,
+            } => {
+                let arn = self.topic_arn(topic_arn);
+                g.call(Op::Subscribe, || sns.subscribe(&arn, protocol, endpoint))
+                    .await
+            }
+            Write::PutFunctionConcurrency { function, reserved } => {
+                g.call(Op::PutFunctionConcurrency, || {
+                    lambda.put_function_concurrency(function, *reserved)
+                })
+                .await
+            }
+            Write::DeleteFunctionConcurrency { function } => {
+                g.call(Op::DeleteFunctionConcurrency, || {
+                    lambda.delete_function_concurrency(function)
+                })
+                .await
+            }
+            Write::TagFunction { arn, tags } => {
+                g.call(Op::LambdaTagResource, || lambda.tag_resource(arn, tags))
+                    .await
+            }
+            Write::UntagFunction { arn, keys } => {
+                g.call(Op::LambdaUntagResource, || lambda.untag_resource(arn, keys))
+                    .await
+            }
+            Write::PublishAndCreateAlias { function, alias } => {
+                let version = g
+                    .call(Op::PublishVersion, || lambda.publish_version(function))
+                    .await?;
+                g.call(Op::CreateAlias, || {
+                    lambda.create_alias(function, alias, &version)
+                })
+                .await
+                .map(|_| ())
+            }
+            Write::PutProvisionedConcurrency {
+                function,
+                qualifier,
+                requested,
+            } => g
+                .call(Op::PutProvisionedConcurrencyConfig, || {
+                    lambda.put_provisioned_concurrency_config(function, qualifier, *requested)
+                })
+                .await
+                .map(|_| ()),
+            Write::DeleteProvisionedConcurrency {
+                function,
+                qualifier,
+            } => {
+                g.call(Op::DeleteProvisionedConcurrencyConfig, || {
+                    lambda.delete_provisioned_concurrency_config(function, qualifier)
+                })
+                .await
+            }
+            Write::RegisterScalableTarget { target } => {
+                g.call(Op::RegisterScalableTarget, || {
+                    aas.register_scalable_target(target)
+                })
+                .await
+            }
+            Write::DeregisterScalableTarget {
+                resource_id,
+                dimension,
+            } => {
+                g.call(Op::DeregisterScalableTarget, || {
+                    aas.deregister_scalable_target(resource_id, *dimension)
+                })
+                .await
+            }
+            Write::PutScalingPolicy { policy } => {
+                g.call(Op::PutScalingPolicy, || aas.put_scaling_policy(policy))
+                    .await
+            }
+            Write::DeleteScalingPolicy {
+                name,
+                resource_id,
+                dimension,
+            } => {
+                g.call(Op::DeleteScalingPolicy, || {
+                    aas.delete_scaling_policy(name, resource_id, *dimension)
+                })
+                .await
+            }
+            Write::PutRule { rule, tags } => g
+                .call(Op::PutRule, || events.put_rule(rule, tags))
+                .await
+                .map(|_| ()),
+            Write::DeleteRule { name } => g.call(Op::DeleteRule, || events.delete_rule(name)).await,
+            Write::PutTargets { rule, targets } => {
+                for chunk in targets.chunks(PUT_TARGETS_BATCH) {
+                    g.call(Op::PutTargets, || events.put_targets(rule, chunk))
+                        .await?;
+                }
+                Ok(())
+            }
+            Write::RemoveTargets { rule, ids } => {
+                for chunk in ids.chunks(PUT_TARGETS_BATCH) {
+                    g.call(Op::RemoveTargets, || events.remove_targets(rule, chunk))
+                        .await?;
+                }
+                Ok(())
+            }
+            Write::AddPermission {
+                function,
+                permission,
+            } => {
+                g.call(Op::AddPermission, || {
+                    lambda.add_permission(function, permission)
+                })
+                .await
+            }
+            Write::RemovePermission {
+                function,
+                statement_id,
+                qualifier,
+            } => {
+                g.call(Op::RemovePermission, || {
+                    lambda.remove_permission(function, statement_id, qualifier.as_deref())
+                })
+                .await
+            }
+            Write::UpdateFunctionConfiguration { function, update } => {
+                g.call(Op::UpdateFunctionConfiguration, || {
+                    lambda.update_function_configuration(function, update)
+                })
+                .await
+            }
+        }
+    }
+}
+
+fn skipped(change: &Change) -> ChangeOutcome {
+    ChangeOutcome {
+        kind: change.kind,
+        id: change.id.clone(),
+        action: change.action,
+        outcome: Outcome::Skipped,
+    }
+}
+
+/// A batch's one error, reported against each change in the batch.
+fn clone_error(e: &CloudError) -> CloudError {
+    CloudError {
+        kind: e.kind,
+        op: e.op,
+        code: e.code.clone(),
+        message: format!("{} (in a batch of deletions)", e.message),
+        retry_after: e.retry_after,
+        source: None,
+    }
+}

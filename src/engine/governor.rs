@@ -1,0 +1,308 @@
+//! Politeness toward the account: every cloud call trimtab makes goes through [`Governor::call`],
+//! which waits for a token from the call's quota bucket, counts the attempt, and retries
+//! throttling, transient and conflict errors with jittered exponential backoff.
+//!
+//! The buckets mirror AWS's quotas (`cloud::ops`), so calls that share a quota in AWS (the whole
+//! Lambda control plane) share one bucket here. By default trimtab takes half of each quota and
+//! leaves the rest to the account's other users; `[cloud.rate_limits]` overrides any bucket.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+
+use crate::clock::Clock;
+use crate::cloud::ops::{Op, aws_quota};
+use crate::cloud::{CloudError, CloudResult, ErrorKind};
+use crate::model::ExecutorSettings;
+use crate::telemetry::Telemetry;
+
+/// Share of each AWS quota that trimtab allows itself unless configured otherwise.
+pub const DEFAULT_QUOTA_SHARE: f64 = 0.5;
+
+/// Shortest wait after a conflict (an update in progress): Lambda updates take seconds.
+const CONFLICT_MIN_WAIT: Duration = Duration::from_secs(1);
+
+/// trimtab's own rate for a bucket, in requests per second.
+pub fn default_rate(bucket: &str) -> f64 {
+    aws_quota(bucket) * DEFAULT_QUOTA_SHARE
+}
+
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    /// May go negative: each waiter reserves its token, so waiters queue in arrival order.
+    tokens: f64,
+    updated: SystemTime,
+}
+
+/// Token buckets per quota bucket, on the injected clock.
+#[derive(Debug)]
+pub struct RateLimiter {
+    clock: Arc<dyn Clock>,
+    overrides: BTreeMap<String, f64>,
+    buckets: Mutex<HashMap<&'static str, Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(clock: Arc<dyn Clock>, overrides: BTreeMap<String, f64>) -> Self {
+        Self {
+            clock,
+            overrides,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn rate(&self, bucket: &str) -> f64 {
+        self.overrides
+            .get(bucket)
+            .copied()
+            .unwrap_or_else(|| default_rate(bucket))
+    }
+
+    /// Reserves one token and returns how long the caller must wait before using it.
+    fn reserve(&self, bucket: &'static str) -> Duration {
+        let now = self.clock.now();
+        let rate = self.rate(bucket).max(0.01);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = buckets.entry(bucket).or_insert_with(|| Bucket {
+            rate,
+            burst: rate.max(1.0),
+            tokens: rate.max(1.0),
+            updated: now,
+        });
+        let elapsed = now.duration_since(b.updated).unwrap_or_default();
+        b.tokens = (b.tokens + elapsed.as_secs_f64() * b.rate).min(b.burst);
+        b.updated = now;
+        b.tokens -= 1.0;
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / b.rate)
+        }
+    }
+
+    /// Waits until the bucket allows one more call; returns the time waited.
+    pub async fn acquire(&self, bucket: &'static str) -> Duration {
+        let wait = self.reserve(bucket);
+        if !wait.is_zero() {
+            self.clock.sleep(wait).await;
+        }
+        wait
+    }
+}
+
+/// Rate limiting, retries and call accounting for every cloud call.
+#[derive(Debug, Clone)]
+pub struct Governor {
+    limiter: Arc<RateLimiter>,
+    clock: Arc<dyn Clock>,
+    telemetry: Telemetry,
+    settings: ExecutorSettings,
+}
+
+impl Governor {
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        telemetry: Telemetry,
+        rate_overrides: BTreeMap<String, f64>,
+        settings: ExecutorSettings,
+    ) -> Self {
+        Self {
+            limiter: Arc::new(RateLimiter::new(clock.clone(), rate_overrides)),
+            clock,
+            telemetry,
+            settings,
+        }
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// Backoff before retry number `attempt` (1-based): "full jitter" over an exponentially
+    /// growing ceiling, so many callers throttled at once spread out instead of retrying in step.
+    pub fn backoff(&self, attempt: u32, error: &CloudError) -> Duration {
+        let base = self.settings.base_backoff.as_secs_f64();
+        let ceiling = (base * 2f64.powi(attempt.saturating_sub(1) as i32))
+            .min(self.settings.max_backoff.as_secs_f64());
+        let jittered = Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling.max(0.001)));
+        let floor = match error.kind {
+            ErrorKind::Conflict => CONFLICT_MIN_WAIT,
+            _ => Duration::ZERO,
+        };
+        jittered
+            .max(floor)
+            .max(error.retry_after.unwrap_or_default())
+    }
+
+    /// Runs one cloud call with rate limiting and retries. `f` is called once per attempt.
+    pub async fn call<T, F, Fut>(&self, op: Op, mut f: F) -> CloudResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = CloudResult<T>>,
+    {
+        let max_attempts = self.settings.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let waited = self.limiter.acquire(op.bucket()).await;
+            if !waited.is_zero() {
+                self.telemetry
+                    .limiter_wait
+                    .with_label_values(&[op.bucket()])
+                    .add(waited.as_secs_f64());
+            }
+            let result = f().await;
+            self.telemetry
+                .record_call(op, result.as_ref().map(|_| ()).map_err(|e| e.kind));
+            match result {
+                Ok(value) => return Ok(value),
+                Err(error) if error.kind.is_retryable() && attempt < max_attempts => {
+                    let wait = self.backoff(attempt, &error);
+                    tracing::debug!(
+                        operation = op.name(),
+                        service = op.service().as_str(),
+                        kind = %error.kind,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying AWS call"
+                    );
+                    self.telemetry
+                        .api_retries
+                        .with_label_values(&[op.service().as_str(), op.name()])
+                        .inc();
+                    self.clock.sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn governor(clock: Arc<ManualClock>) -> Governor {
+        Governor::new(
+            clock,
+            Telemetry::new().expect("telemetry"),
+            BTreeMap::new(),
+            ExecutorSettings::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn limiter_spaces_calls_at_the_bucket_rate() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let start = clock.now();
+        let limiter = RateLimiter::new(
+            clock.clone(),
+            BTreeMap::from([("cloudwatch:PutMetricAlarm".to_string(), 2.0)]),
+        );
+        for _ in 0..10 {
+            limiter.acquire("cloudwatch:PutMetricAlarm").await;
+        }
+        // Burst of 2, then 8 more at 2/s: 4 virtual seconds.
+        let elapsed = clock.now().duration_since(start).expect("monotonic");
+        assert_eq!(elapsed, Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn retries_throttling_then_succeeds_and_counts_every_attempt() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let gov = governor(clock);
+        let attempts = AtomicU32::new(0);
+        let result = gov
+            .call(Op::PutMetricAlarm, || async {
+                if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(CloudError::new(
+                        ErrorKind::Throttled,
+                        Op::PutMetricAlarm,
+                        "Rate exceeded",
+                    ))
+                } else {
+                    Ok(7)
+                }
+            })
+            .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        assert_eq!(gov.telemetry().calls_for(Op::PutMetricAlarm), 3);
+    }
+
+    #[tokio::test]
+    async fn does_not_retry_invalid_requests() {
+        let gov = governor(Arc::new(ManualClock::at_epoch()));
+        let attempts = AtomicU32::new(0);
+        let result: CloudResult<()> = gov
+            .call(Op::PutMetricAlarm, || async {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                Err(CloudError::new(
+                    ErrorKind::Invalid,
+                    Op::PutMetricAlarm,
+                    "bad threshold",
+                ))
+            })
+            .await;
+        assert!(matches!(result, Err(e) if e.kind == ErrorKind::Invalid));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_attempts() {
+        let gov = governor(Arc::new(ManualClock::at_epoch()));
+        let attempts = AtomicU32::new(0);
+        let result: CloudResult<()> = gov
+            .call(Op::DescribeAlarms, || async {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                Err(CloudError::new(
+                    ErrorKind::Transient,
+                    Op::DescribeAlarms,
+                    "503",
+                ))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            ExecutorSettings::default().max_attempts
+        );
+    }
+
+    #[test]
+    fn backoff_honours_retry_after_and_conflict_floor() {
+        let gov = governor(Arc::new(ManualClock::at_epoch()));
+        let throttled = CloudError::new(
+            ErrorKind::Throttled,
+            Op::PutFunctionConcurrency,
+            "slow down",
+        )
+        .with_retry_after(Duration::from_secs(7));
+        assert!(gov.backoff(1, &throttled) >= Duration::from_secs(7));
+        let conflict = CloudError::new(
+            ErrorKind::Conflict,
+            Op::UpdateFunctionConfiguration,
+            "in progress",
+        );
+        assert!(gov.backoff(1, &conflict) >= CONFLICT_MIN_WAIT);
+        let transient = CloudError::new(ErrorKind::Transient, Op::DescribeAlarms, "503");
+        for attempt in 1..20 {
+            assert!(gov.backoff(attempt, &transient) <= ExecutorSettings::default().max_backoff);
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! Observe: read the account into one [`Observed`] snapshot per cycle, in as few calls as AWS
+//! allows, reading only what the desired state needs.
+//!
+//! - Functions: ListFunctions pages (50 each); GetFunction (its own 100 req/s quota, never the
+//!   shared control plane) only for functions a tag selector might match.
+//! - Alarms: DescribeAlarms pages (100 each) filtered by trimtab's name prefix, so other people's
+//!   alarms are never even read. Their tags (not in DescribeAlarms) come from ListTagsForResource,
+//!   cached per alarm until its configuration timestamp changes or `tag_cache_ttl` passes. The
+//!   cache only saves calls: losing it (a restart) costs one re-read, never a wrong decision.
+//! - Metrics: GetMetricData in batches of ≤ 500 queries, once per `metrics_window` (each
+//!   datapoint is paid for once), counted in `trimtab_cloudwatch_metrics_requested_total`.
+//!
+//! A failed listing fails the observation (a partial alarm list could make pruning delete what it
+//! should not); a failed per-resource read marks just that resource unknown.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+
+use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, Op};
+use crate::controllers::notifications::topic_name;
+use crate::controllers::scope::{RuleMatch, rule_for};
+use crate::model::{
+    Desired, Dimension, FunctionMetrics, MetricId, MetricQuery, MetricStat, Notifications,
+    Observed, ObservedAlarm, ObservedFunction, ObservedTopic, Page, Tags,
+};
+
+use super::governor::Governor;
+
+/// GetMetricData's limit of queries per call.
+pub const METRIC_QUERIES_PER_CALL: usize = 500;
+/// Concurrent per-resource reads (GetFunction, ListTagsForResource, DescribeTable).
+const READ_CONCURRENCY: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error("listing Lambda functions")]
+    ListFunctions(#[source] CloudError),
+    #[error("describing alarms with prefix {prefix:?}")]
+    DescribeAlarms {
+        prefix: String,
+        #[source]
+        source: CloudError,
+    },
+    #[error("listing SNS topics")]
+    ListTopics(#[source] CloudError),
+    #[error("reading the subscriptions of topic {arn}")]
+    ListSubscriptions {
+        arn: String,
+        #[source]
+        source: CloudError,
+    },
+}
+
+/// Reads every page of a listing, each page one governed call.
+pub async fn paginate<T, F, Fut>(gov: &Governor, op: Op, mut fetch: F) -> CloudResult<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = CloudResult<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = gov.call(op, || fetch(next.clone())).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(token) if Some(&token) != next.as_ref() => next = Some(token),
+            _ => return Ok(items),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedTags {
+    updated_at: Option<SystemTime>,
+    fetched_at: SystemTime,
+    tags: Tags,
+}
+
+#[derive(Debug, Clone)]
+struct CachedMetrics {
+    read_at: SystemTime,
+    functions: BTreeSet<String>,
+    metrics: BTreeMap<String, FunctionMetrics>,
+}
+
+/// Reads the account. Holds only caches that are safe to lose.
+#[derive(Debug)]
+pub struct Observer {
+    cloud: Cloud,
+    gov: Governor,
+    tags: Mutex<HashMap<String, CachedTags>>,
+    metrics: Mutex<Option<CachedMetrics>>,
+}
+
+fn account_of(arn: &str) -> Option<String> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+}
+
+impl Observer {
+    pub fn new(cloud: Cloud, gov: Governor) -> Self {
+        Self {
+            cloud,
+            gov,
+            tags: Mutex::new(HashMap::new()),
+            metrics: Mutex::new(None),
+        }
+    }
+
+    pub fn set_governor(&mut self, gov: Governor) {
+        self.gov = gov;
+    }
+
+    pub async fn observe(&self, desired: &Desired) -> Result<Observed, ObserveError> {
+        let now = self.gov.clock().now();
+        let mut observed = Observed::empty(now, desired.cloud.region.clone());
+        let (functions, alarms, topics) = tokio::join!(
+            self.functions(desired),
+            self.alarms(desired),
+            self.topics(desired)
+        );
+        let (functions, unknown_functions) = functions?;
+        observed.functions = functions;
+        observed.unknown_functions = unknown_functions;
+        observed.alarms = alarms?;
+        observed.topics = topics?;
+        self.tables(desired, &mut observed).await;
+        if desired.observe.metrics {
+            observed.metrics = self.metrics(desired, &observed).await;
+        }
+        observed.account_id = observed
+            .functions
+            .values()
+            .map(|f| f.summary.arn.as_str())
+            .chain(observed.alarms.values().map(|a| a.arn.as_str()))
+            .chain(observed.topics.keys().map(String::as_str))
+            .chain(observed.tables.values().map(|t| t.arn.as_str()))
+            .find_map(account_of);
+        Ok(observed)
+    }
+
+    async fn functions(
+        &self,
+        desired: &Desired,
+    ) -> Result<(BTreeMap<String, ObservedFunction>, BTreeSet<String>), ObserveError> {
+        let mut in_scope = BTreeMap::new();
+        let mut unknown = BTreeSet::new();
+        if desired.functions.is_empty() {
+            return Ok((in_scope, unknown));
+        }
+        let lambda = self.cloud.lambda.clone();
+        let summaries = paginate(&self.gov, Op::ListFunctions, |next| {
+            let lambda = lambda.clone();
+            async move { lambda.list_functions(next.as_deref()).await }
+        })
+        .await
+        .map_err(ObserveError::ListFunctions)?;
+
+        let mut need_tags = Vec::new();
+        for summary in summaries {
+            match rule_for(&desired.functions, &summary.name, None) {
+                RuleMatch::Rule(_) => {
+                    in_scope.insert(
+                        summary.name.clone(),
+                        ObservedFunction {
+                            summary,
+                            detail: None,
+                        },
+                    );
+                }
+                RuleMatch::NeedsTags => need_tags.push(summary),
+                RuleMatch::None => {}
+            }
+        }
+        let details: Vec<_> = futures::stream::iter(need_tags)
+            .map(|summary| {
+                let lambda = self.cloud.lambda.clone();
+                async move {
+                    let result = self
+                        .gov
+                        .call(Op::GetFunction, || lambda.get_function(&summary.name))
+                        .await;
+                    (summary, result)
+                }
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        for (summary, result) in details {
+            match result {
+                Ok(detail) => {
+                    if let RuleMatch::Rule(_) =
+                        rule_for(&desired.functions, &summary.name, Some(&detail.tags))
+                    {
+                        in_scope.insert(
+                            summary.name.clone(),
+                            ObservedFunction {
+                                summary: detail.summary.clone(),
+                                detail: Some(detail),
+                            },
+                        );
+                    }
+                }
+                // Deleted between ListFunctions and GetFunction: simply gone.
+                Err(e) if e.kind == ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(function = %summary.name, error = %crate::engine::error_chain(&e), "cannot read function; leaving its resources alone this cycle");
+                    unknown.insert(summary.name.clone());
+                }
+            }
+        }
+        Ok((in_scope, unknown))
+    }
+
+    async fn alarms(
+        &self,
+        desired: &Desired,
+    ) -> Result<BTreeMap<String, ObservedAlarm>, ObserveError> {
+        let prefix = desired.ownership.name_prefix.clone();
+        let cw = self.cloud.cloudwatch.clone();
+        let listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
+            let (cw, prefix) = (cw.clone(), prefix.clone());
+            async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
+        })
+        .await
+        .map_err(|source| ObserveError::DescribeAlarms {
+            prefix: prefix.clone(),
+            source,
+        })?;
+
+        let now = self.gov.clock().now();
+        let ttl = desired.observe.tag_cache_ttl;
+        let mut alarms = BTreeMap::new();
+        let mut to_read = Vec::new();
+        {
+            let cache = self.tags.lock().unwrap_or_else(|p| p.into_inner());
+            for mut alarm in listed {
+                match cache.get(&alarm.arn) {
+                    Some(c)
+                        if c.updated_at == alarm.updated_at
+                            && now.duration_since(c.fetched_at).unwrap_or(Duration::MAX) < ttl =>
+                    {
+                        alarm.spec.tags = c.tags.clone();
+                        alarms.insert(alarm.spec.name.clone(), alarm);
+                    }
+                    _ => to_read.push(alarm),
+                }
+            }
+        }
+        let read: Vec<_> = futures::stream::iter(to_read)
+            .map(|alarm| {
+                let cw = self.cloud.cloudwatch.clone();
+                async move {
+                    let tags = self
+                        .gov
+                        .call(Op::CwListTagsForResource, || {
+                            cw.list_tags_for_resource(&alarm.arn)
+                        })
+                        .await;
+                    (alarm, tags)
+                }
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        let mut cache = self.tags.lock().unwrap_or_else(|p| p.into_inner());
+        let listed_arns: BTreeSet<String> = alarms.values().map(|a| a.arn.clone()).collect();
+        for (mut alarm, tags) in read {
+            match tags {
+                Ok(tags) => {
+                    cache.insert(
+                        alarm.arn.clone(),
+                        CachedTags {
+                            updated_at: alarm.updated_at,
+                            fetched_at: now,
+                            tags: tags.clone(),
+                        },
+                    );
+                    alarm.spec.tags = tags;
+                }
+                // Tags unknown: leave them empty, which reads as "not owned". The alarm is then
+                // left alone this cycle, the safe side of not knowing.
+                Err(e) => {
+                    tracing::warn!(alarm = %alarm.spec.name, error = %crate::engine::error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
+                }
+            }
+            alarms.insert(alarm.spec.name.clone(), alarm);
+        }
+        let live: BTreeSet<&String> = alarms.values().map(|a| &a.arn).collect();
+        cache.retain(|arn, _| live.contains(arn) || listed_arns.contains(arn));
+        Ok(alarms)
+    }
+
+    async fn topics(
+        &self,
+        desired: &Desired,
+    ) -> Result<BTreeMap<String, ObservedTopic>, ObserveError> {
+        let Notifications::Managed { name, .. } = &desired.notifications else {
+            return Ok(BTreeMap::new());
+        };
+        let name = topic_name(desired, name);
+        let sns = self.cloud.sns.clone();
+        let arns = paginate(&self.gov, Op::ListTopics, |next| {
+            let sns = sns.clone();
+            async move { sns.list_topics(next.as_deref()).await }
+        })
+        .await
+        .map_err(ObserveError::ListTopics)?;
+        let mut topics = BTreeMap::new();
+        for arn in arns
+            .into_iter()
+            .filter(|a| a.rsplit(':').next() == Some(name.as_str()))
+        {
+            let tags = self
+                .gov
+                .call(Op::SnsListTagsForResource, || sns.list_tags_for_resource(&arn))
+                .await
+                .map_err(|e| tracing::warn!(topic = %arn, error = %crate::engine::error_chain(&e), "cannot read topic tags"))
+                .ok();
+            let subscriptions = paginate(&self.gov, Op::ListSubscriptionsByTopic, |next| {
+                let (sns, arn) = (sns.clone(), arn.clone());
+                async move { sns.list_subscriptions_by_topic(&arn, next.as_deref()).await }
+            })
+            .await
+            .map_err(|source| ObserveError::ListSubscriptions {
+                arn: arn.clone(),
+                source,
+            })?;
+            topics.insert(
+                arn.clone(),
+                ObservedTopic {
+                    arn,
+                    tags,
+                    subscriptions: Some(subscriptions),
+                },
+            );
+        }
+        Ok(topics)
+    }
+
+    async fn tables(&self, desired: &Desired, observed: &mut Observed) {
+        let results: Vec<_> = futures::stream::iter(&desired.tables)
+            .map(|table| {
+                let dynamodb = self.cloud.dynamodb.clone();
+                async move {
+                    let r = self
+                        .gov
+                        .call(Op::DescribeTable, || dynamodb.describe_table(&table.name))
+                        .await;
+                    (table.name.clone(), r)
+                }
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        for (name, result) in results {
+            match result {
+                Ok(info) => {
+                    observed.tables.insert(name, info);
+                }
+                Err(e) if e.kind == ErrorKind::NotFound => observed.missing_tables.push(name),
+                Err(e) => {
+                    tracing::warn!(table = %name, error = %crate::engine::error_chain(&e), "cannot describe table; leaving its resources alone this cycle");
+                    observed.unknown_tables.insert(name);
+                }
+            }
+        }
+        observed.missing_tables.sort();
+    }
+
+    /// Per-function summaries over the last window. Re-read once per window; in between, the
+    /// previous figures are reused (they describe the same minutes).
+    async fn metrics(
+        &self,
+        desired: &Desired,
+        observed: &Observed,
+    ) -> BTreeMap<String, FunctionMetrics> {
+        let now = self.gov.clock().now();
+        let names: BTreeSet<String> = observed.functions.keys().cloned().collect();
+        let window = desired.observe.metrics_window;
+        if let Some(cached) = self
+            .metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && cached.functions == names
+            && now.duration_since(cached.read_at).unwrap_or(Duration::MAX) < window
+        {
+            return cached.metrics.clone();
+        }
+        let end = now - desired.observe.metrics_delay;
+        let start = end - window;
+        let queries = metric_queries(&names);
+        let mut metrics: BTreeMap<String, FunctionMetrics> = BTreeMap::new();
+        for batch in queries.chunks(METRIC_QUERIES_PER_CALL) {
+            let cw = self.cloud.cloudwatch.clone();
+            let batch_queries: Vec<MetricQuery> = batch.iter().map(|(q, _, _)| q.clone()).collect();
+            let pages = paginate(&self.gov, Op::GetMetricData, |next| {
+                let (cw, qs) = (cw.clone(), batch_queries.clone());
+                async move {
+                    cw.get_metric_data(&qs, start, end, next.as_deref())
+                        .await
+                        .map(|p| Page {
+                            items: p.series,
+                            next: p.next,
+                        })
+                }
+            })
+            .await;
+            // Each page repeats the batch's queries; CloudWatch bills per metric per call.
+            let series = match pages {
+                Ok(series) => {
+                    self.gov.telemetry().record_metrics_requested(batch.len());
+                    series
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::engine::error_chain(&e), "cannot read function metrics this cycle");
+                    continue;
+                }
+            };
+            let by_id: HashMap<&str, (&str, MetricField)> = batch
+                .iter()
+                .map(|(q, f, field)| (q.id.as_str(), (f.as_str(), *field)))
+                .collect();
+            for s in series {
+                let Some((function, field)) = by_id.get(s.id.as_str()) else {
+                    continue;
+                };
+                let entry = metrics.entry(function.to_string()).or_default();
+                let values = s.points.iter().map(|(_, v)| *v);
+                match field {
+                    MetricField::Invocations => entry.invocations += values.sum::<f64>(),
+                    MetricField::Errors => entry.errors += values.sum::<f64>(),
+                    MetricField::Throttles => entry.throttles += values.sum::<f64>(),
+                    MetricField::P95 => {
+                        entry.duration_p95_ms = values.fold(entry.duration_p95_ms, |m, v| {
+                            Some(m.map_or(v, |m: f64| m.max(v)))
+                        })
+                    }
+                    MetricField::Average => {
+                        let v: Vec<f64> = values.collect();
+                        if !v.is_empty() {
+                            entry.duration_avg_ms = Some(v.iter().sum::<f64>() / v.len() as f64);
+                        }
+                    }
+                }
+            }
+        }
+        *self.metrics.lock().unwrap_or_else(|p| p.into_inner()) = Some(CachedMetrics {
+            read_at: now,
+            functions: names,
+            metrics: metrics.clone(),
+        });
+        metrics
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetricField {
+    Invocations,
+    Errors,
+    Throttles,
+    P95,
+    Average,
+}
+
+/// Five queries per function: Invocations, Errors, Throttles (Sum), Duration p95 and Average.
+fn metric_queries(functions: &BTreeSet<String>) -> Vec<(MetricQuery, String, MetricField)> {
+    let mut out = Vec::with_capacity(functions.len() * 5);
+    for (i, name) in functions.iter().enumerate() {
+        let metric =
+            |m: &str| MetricId::new("AWS/Lambda", m, vec![Dimension::new("FunctionName", name)]);
+        for (suffix, metric_name, stat, field) in [
+            ("inv", "Invocations", "Sum", MetricField::Invocations),
+            ("err", "Errors", "Sum", MetricField::Errors),
+            ("thr", "Throttles", "Sum", MetricField::Throttles),
+            ("p95", "Duration", "p95", MetricField::P95),
+            ("avg", "Duration", "Average", MetricField::Average),
+        ] {
+            out.push((
+                MetricQuery {
+                    id: format!("f{i}_{suffix}"),
+                    stat: MetricStat {
+                        metric: metric(metric_name),
+                        period_s: 60,
+                        stat: stat.to_string(),
+                    },
+                },
+                name.clone(),
+                field,
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,340 @@
+//! The daemon: a cycle every `interval` (± jitter), a config reload on SIGHUP or when the file
+//! changes (an invalid new config is reported and the last good one keeps running), and a
+//! bounded shutdown: the first SIGTERM/SIGINT stops new work and lets in-flight writes finish
+//! within the grace period; a second signal exits at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::Watcher;
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config;
+use crate::model::Desired;
+use crate::server;
+use crate::telemetry::Telemetry;
+
+use super::status::{Heartbeat, StatusBoard};
+use super::{Account, ConnectError, Engine, connect, error_chain};
+
+/// Exit code after a second stop signal: the conventional 128 + SIGINT.
+pub const EXIT_FORCED: i32 = 130;
+
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub config_path: PathBuf,
+    pub listen: SocketAddr,
+    pub grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Server(#[from] server::ServerError),
+    #[error("setting up metrics")]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
+    #[error("installing signal handlers")]
+    Signals(#[source] std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReloadCause {
+    Signal,
+    FileChanged,
+}
+
+impl ReloadCause {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReloadCause::Signal => "SIGHUP",
+            ReloadCause::FileChanged => "file changed",
+        }
+    }
+}
+
+/// Sleep before the next cycle: `interval × (1 ± jitter)`.
+pub fn jittered(interval: Duration, jitter: f64) -> Duration {
+    let jitter = jitter.clamp(0.0, 0.99);
+    if jitter == 0.0 {
+        return interval;
+    }
+    let factor = 1.0 + rand::rng().random_range(-jitter..=jitter);
+    interval.mul_f64(factor)
+}
+
+/// Watches the config file's directory (editors replace files by renaming) and reports changes
+/// to the file itself.
+fn watch_config(path: &Path, tx: mpsc::Sender<ReloadCause>) -> Option<notify::RecommendedWatcher> {
+    let file_name = path.file_name()?.to_owned();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !event.kind.is_access()
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(file_name.as_os_str()))
+        {
+            let _ = tx.try_send(ReloadCause::FileChanged);
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch the config file; reload with SIGHUP"))
+    .ok()?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::NonRecursive)
+        .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "cannot watch the config directory; reload with SIGHUP"))
+        .ok()?;
+    Some(watcher)
+}
+
+fn spawn_signal_handler(
+    cancel: CancellationToken,
+    reload: mpsc::Sender<ReloadCause>,
+) -> Result<(), RunError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+                _ = hup.recv() => {
+                    let _ = reload.try_send(ReloadCause::Signal);
+                    continue;
+                }
+            };
+            if cancel.is_cancelled() {
+                tracing::warn!(signal = name, "second stop signal: exiting now");
+                std::process::exit(EXIT_FORCED);
+            }
+            tracing::info!(
+                signal = name,
+                "stopping: no new work; in-flight writes may finish"
+            );
+            cancel.cancel();
+        }
+    });
+    Ok(())
+}
+
+struct Daemon {
+    opts: DaemonOptions,
+    clock: Arc<dyn Clock>,
+    telemetry: Telemetry,
+    status: StatusBoard,
+    heartbeat: Heartbeat,
+    account: Account,
+    desired: Desired,
+    generation: u64,
+    /// The text of the config in force, so a touch without a change is not a reload.
+    loaded_text: Option<String>,
+    engine: Engine,
+}
+
+impl Daemon {
+    fn build_engine(&self, desired: &Desired) -> Engine {
+        Engine::new(
+            self.account.cloud.clone(),
+            self.clock.clone(),
+            self.telemetry.clone(),
+            desired,
+        )
+        .with_heartbeat(self.heartbeat.clone())
+    }
+
+    fn reload(&mut self, cause: ReloadCause) -> bool {
+        let path = &self.opts.config_path;
+        let text = std::fs::read_to_string(path).ok();
+        if cause == ReloadCause::FileChanged && text.is_some() && text == self.loaded_text {
+            return false;
+        }
+        match config::load(path) {
+            Ok(new) => {
+                if new.cloud != self.desired.cloud {
+                    tracing::warn!(
+                        "the [cloud] section changed; it takes effect on restart, everything else now"
+                    );
+                }
+                let mut new = new;
+                new.cloud = self.desired.cloud.clone();
+                self.engine = self.build_engine(&new);
+                self.desired = new;
+                self.generation += 1;
+                self.loaded_text = text;
+                self.telemetry
+                    .config_reloads
+                    .with_label_values(&["success"])
+                    .inc();
+                self.telemetry.config_generation.set(self.generation as i64);
+                self.status
+                    .set_config(self.generation, self.desired.interval);
+                tracing::info!(
+                    generation = self.generation,
+                    cause = cause.as_str(),
+                    "configuration reloaded"
+                );
+                true
+            }
+            Err(e) => {
+                self.telemetry
+                    .config_reloads
+                    .with_label_values(&["failure"])
+                    .inc();
+                let message = e.to_string();
+                tracing::error!(cause = cause.as_str(), error = %message, generation = self.generation, "new configuration is invalid; keeping the last good one");
+                self.status.record_error("config reload", message);
+                self.loaded_text = text;
+                false
+            }
+        }
+    }
+
+    /// Runs one cycle; after shutdown begins, waits at most the grace period for it.
+    async fn cycle(&self, cancel: &CancellationToken) {
+        let started = self.clock.now();
+        let wall = std::time::Instant::now();
+        let cycle = self.engine.cycle(&self.desired, cancel);
+        tokio::pin!(cycle);
+        let grace = self.opts.grace;
+        let result = tokio::select! {
+            r = &mut cycle => r,
+            () = async { cancel.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_s = grace.as_secs(), "grace period over; abandoning in-flight writes");
+                return;
+            }
+        };
+        match result {
+            Ok(report) => {
+                tracing::info!(
+                    outcome = report.outcome(),
+                    planned = report.plan.changes.len(),
+                    applied = report.apply.applied(),
+                    failed = report.apply.failed(),
+                    refused = report.plan.refusals.len(),
+                    duration_ms = report.duration.as_millis() as u64,
+                    "cycle finished"
+                );
+                self.status.cycle_completed(&report);
+            }
+            Err(e) => {
+                let message = error_chain(&e);
+                tracing::error!(error = %message, "cycle failed");
+                self.status.cycle_failed(started, wall.elapsed(), message);
+            }
+        }
+        if let Some(sim) = &self.account.sim
+            && let Err(e) = sim.save()
+        {
+            tracing::warn!(error = %error_chain(&e), "cannot save the simulated account");
+        }
+    }
+}
+
+/// Runs the daemon until a stop signal. `desired` was loaded and validated by the caller
+/// before anything was bound.
+pub async fn run(
+    opts: DaemonOptions,
+    desired: Desired,
+    clock: Arc<dyn Clock>,
+) -> Result<(), RunError> {
+    let telemetry = Telemetry::new()?;
+    telemetry.config_generation.set(1);
+    let heartbeat = Heartbeat::default();
+    let status = StatusBoard::new(
+        clock.clone(),
+        heartbeat.clone(),
+        opts.config_path.display().to_string(),
+        desired.interval,
+    );
+    let listener = server::bind(opts.listen).await?;
+    let account = connect(&desired, clock.clone()).await?;
+    let cancel = CancellationToken::new();
+    let server_stop = CancellationToken::new();
+    let server_task = tokio::spawn(server::serve(
+        listener,
+        status.clone(),
+        telemetry.clone(),
+        server_stop.clone(),
+    ));
+    tracing::info!(listen = %opts.listen, backend = ?desired.cloud.backend, interval_s = desired.interval.as_secs_f64(), "trimtab running");
+
+    let (reload_tx, mut reload_rx) = mpsc::channel(8);
+    spawn_signal_handler(cancel.clone(), reload_tx.clone())?;
+    let _watcher = watch_config(&opts.config_path, reload_tx);
+
+    let engine = Engine::new(
+        account.cloud.clone(),
+        clock.clone(),
+        telemetry.clone(),
+        &desired,
+    )
+    .with_heartbeat(heartbeat.clone());
+    let mut daemon = Daemon {
+        loaded_text: std::fs::read_to_string(&opts.config_path).ok(),
+        opts,
+        clock,
+        telemetry,
+        status,
+        heartbeat,
+        account,
+        desired,
+        generation: 1,
+        engine,
+    };
+
+    while !cancel.is_cancelled() {
+        daemon.cycle(&cancel).await;
+        let pause = jittered(daemon.desired.interval, daemon.desired.jitter);
+        let clock = daemon.clock.clone();
+        let sleep = clock.sleep(pause);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                () = cancel.cancelled() => break,
+                Some(cause) = reload_rx.recv() => {
+                    // Let a burst of file events settle before reading the file.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    while reload_rx.try_recv().is_ok() {}
+                    if daemon.reload(cause) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!("stopped");
+    server_stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(2), server_task).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let interval = Duration::from_secs(60);
+        for _ in 0..1000 {
+            let d = jittered(interval, 0.1);
+            assert!(
+                d >= Duration::from_secs(54) && d <= Duration::from_secs(66),
+                "{d:?}"
+            );
+        }
+        assert_eq!(jittered(interval, 0.0), interval);
+    }
+}

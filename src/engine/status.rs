@@ -1,0 +1,369 @@
+//! The daemon's view of itself, as `/status`, `/healthz` and `/readyz` report it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::model::{Action, Change, FieldDiff, Refusal, ResourceKind};
+
+use super::CycleReport;
+use super::apply::Outcome;
+
+/// How many recent errors `/status` keeps.
+pub const RECENT_ERRORS: usize = 50;
+/// `/healthz` fails when no cycle has completed for this many intervals.
+pub const HEALTHY_INTERVALS: u32 = 3;
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeSummary {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub action: Action,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<FieldDiff>,
+}
+
+impl From<&Change> for ChangeSummary {
+    fn from(c: &Change) -> Self {
+        Self {
+            kind: c.kind,
+            id: c.id.clone(),
+            action: c.action,
+            reason: c.reason.clone(),
+            diffs: c.diffs.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CycleSummary {
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// `success`, `partial` (some changes failed) or `failed` (nothing could be planned).
+    pub outcome: String,
+    pub planned: usize,
+    pub applied: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub functions_in_scope: usize,
+    pub alarms_observed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorEntry {
+    pub at: String,
+    pub context: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusSnapshot {
+    pub config_path: String,
+    pub config_generation: u64,
+    pub interval_s: f64,
+    pub started_at: String,
+    pub ready: bool,
+    pub healthy: bool,
+    pub last_cycle: Option<CycleSummary>,
+    pub last_completed_at: Option<String>,
+    pub last_success_at: Option<String>,
+    /// Resources whose live state differed from the desired state in the last plan, per kind.
+    pub drift: BTreeMap<ResourceKind, usize>,
+    /// The last plan's changes, each with its reason.
+    pub last_plan: Vec<ChangeSummary>,
+    /// Changes of the last plan that are still not done (failed or skipped).
+    pub pending: Vec<ChangeSummary>,
+    pub refusals: Vec<Refusal>,
+    pub recent_errors: Vec<ErrorEntry>,
+}
+
+#[derive(Debug)]
+struct State {
+    config_path: String,
+    generation: u64,
+    interval: Duration,
+    started_at: SystemTime,
+    ready: bool,
+    last_cycle: Option<CycleSummary>,
+    last_completed: Option<SystemTime>,
+    last_success: Option<SystemTime>,
+    drift: BTreeMap<ResourceKind, usize>,
+    last_plan: Vec<ChangeSummary>,
+    pending: Vec<ChangeSummary>,
+    refusals: Vec<Refusal>,
+    errors: VecDeque<ErrorEntry>,
+}
+
+/// Signs of life from inside a cycle: the engine beats after each observation and each finished
+/// change, so a long first convergence (thousands of alarms at 3 TPS) is not mistaken for a hung
+/// loop, and readiness comes as soon as the first observation succeeds, not after the first apply.
+#[derive(Debug, Clone, Default)]
+pub struct Heartbeat {
+    last: Arc<std::sync::Mutex<Option<SystemTime>>>,
+    observed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Heartbeat {
+    pub fn beat(&self, now: SystemTime) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+    }
+
+    pub fn observed(&self, now: SystemTime) {
+        self.observed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.beat(now);
+    }
+
+    pub fn last(&self) -> Option<SystemTime> {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn has_observed(&self) -> bool {
+        self.observed.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// Shared between the loop (writer) and the HTTP server (readers).
+#[derive(Debug, Clone)]
+pub struct StatusBoard {
+    clock: Arc<dyn Clock>,
+    heartbeat: Heartbeat,
+    state: Arc<RwLock<State>>,
+}
+
+impl StatusBoard {
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        heartbeat: Heartbeat,
+        config_path: String,
+        interval: Duration,
+    ) -> Self {
+        let started_at = clock.now();
+        Self {
+            clock,
+            heartbeat,
+            state: Arc::new(RwLock::new(State {
+                config_path,
+                generation: 1,
+                interval,
+                started_at,
+                ready: false,
+                last_cycle: None,
+                last_completed: None,
+                last_success: None,
+                drift: BTreeMap::new(),
+                last_plan: Vec::new(),
+                pending: Vec::new(),
+                refusals: Vec::new(),
+                errors: VecDeque::new(),
+            })),
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_config(&self, generation: u64, interval: Duration) {
+        let mut s = self.write();
+        s.generation = generation;
+        s.interval = interval;
+    }
+
+    pub fn record_error(&self, context: impl Into<String>, message: impl Into<String>) {
+        let at = rfc3339(self.clock.now());
+        let mut s = self.write();
+        if s.errors.len() == RECENT_ERRORS {
+            s.errors.pop_front();
+        }
+        s.errors.push_back(ErrorEntry {
+            at,
+            context: context.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn cycle_completed(&self, report: &CycleReport) {
+        let now = self.clock.now();
+        let mut s = self.write();
+        s.ready = true;
+        s.last_completed = Some(now);
+        if report.apply.failed() == 0 {
+            s.last_success = Some(now);
+        }
+        s.last_cycle = Some(CycleSummary {
+            started_at: rfc3339(report.started_at),
+            duration_ms: report.duration.as_millis() as u64,
+            outcome: report.outcome().to_string(),
+            planned: report.plan.changes.len(),
+            applied: report.apply.applied(),
+            failed: report.apply.failed(),
+            skipped: report.apply.skipped(),
+            functions_in_scope: report.functions_in_scope,
+            alarms_observed: report.alarms_observed,
+            error: None,
+        });
+        s.drift.clear();
+        for change in report
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Update)
+        {
+            *s.drift.entry(change.kind).or_default() += 1;
+        }
+        s.last_plan = report
+            .plan
+            .changes
+            .iter()
+            .map(ChangeSummary::from)
+            .collect();
+        s.pending = report
+            .plan
+            .changes
+            .iter()
+            .filter(|c| {
+                report
+                    .apply
+                    .outcomes
+                    .iter()
+                    .any(|o| o.kind == c.kind && o.id == c.id && o.outcome != Outcome::Applied)
+            })
+            .map(ChangeSummary::from)
+            .collect();
+        s.refusals = report.plan.refusals.clone();
+        let failures: Vec<(String, String)> = report
+            .apply
+            .outcomes
+            .iter()
+            .filter_map(|o| match &o.outcome {
+                Outcome::Failed { error } => Some((
+                    format!("{} {} {}", o.action.as_str(), o.kind, o.id),
+                    error.clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+        drop(s);
+        for (context, message) in failures {
+            self.record_error(context, message);
+        }
+    }
+
+    pub fn cycle_failed(&self, started_at: SystemTime, duration: Duration, error: String) {
+        {
+            let mut s = self.write();
+            s.last_cycle = Some(CycleSummary {
+                started_at: rfc3339(started_at),
+                duration_ms: duration.as_millis() as u64,
+                outcome: "failed".into(),
+                planned: 0,
+                applied: 0,
+                failed: 0,
+                skipped: 0,
+                functions_in_scope: 0,
+                alarms_observed: 0,
+                error: Some(error.clone()),
+            });
+        }
+        self.record_error("cycle", error);
+    }
+
+    pub fn ready(&self) -> bool {
+        self.heartbeat.has_observed() || self.read().ready
+    }
+
+    /// Alive while the last sign of progress (a completed cycle, an observation, a finished
+    /// change, or else the start) is within 3 intervals.
+    pub fn healthy(&self) -> bool {
+        let s = self.read();
+        let since = [s.last_completed, self.heartbeat.last()]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(s.started_at);
+        let age = self.clock.now().duration_since(since).unwrap_or_default();
+        age <= s.interval * HEALTHY_INTERVALS
+    }
+
+    pub fn snapshot(&self) -> StatusSnapshot {
+        let healthy = self.healthy();
+        let s = self.read();
+        StatusSnapshot {
+            config_path: s.config_path.clone(),
+            config_generation: s.generation,
+            interval_s: s.interval.as_secs_f64(),
+            started_at: rfc3339(s.started_at),
+            ready: s.ready || self.heartbeat.has_observed(),
+            healthy,
+            last_cycle: s.last_cycle.clone(),
+            last_completed_at: s.last_completed.map(rfc3339),
+            last_success_at: s.last_success.map(rfc3339),
+            drift: s.drift.clone(),
+            last_plan: s.last_plan.clone(),
+            pending: s.pending.clone(),
+            refusals: s.refusals.clone(),
+            recent_errors: s.errors.iter().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn unhealthy_after_three_intervals_without_a_cycle() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let heartbeat = Heartbeat::default();
+        let board = StatusBoard::new(
+            clock.clone(),
+            heartbeat.clone(),
+            "c.toml".into(),
+            Duration::from_secs(60),
+        );
+        assert!(board.healthy());
+        assert!(!board.ready());
+        clock.advance(Duration::from_secs(180));
+        assert!(board.healthy());
+        clock.advance(Duration::from_secs(1));
+        assert!(!board.healthy());
+        // A long apply that keeps finishing changes is alive, and ready after its observation.
+        heartbeat.observed(clock.now());
+        assert!(board.healthy());
+        assert!(board.ready());
+        clock.advance(Duration::from_secs(181));
+        assert!(!board.healthy());
+    }
+
+    #[test]
+    fn keeps_only_the_most_recent_errors() {
+        let board = StatusBoard::new(
+            Arc::new(ManualClock::at_epoch()),
+            Heartbeat::default(),
+            "c.toml".into(),
+            Duration::from_secs(60),
+        );
+        for i in 0..(RECENT_ERRORS + 5) {
+            board.record_error("ctx", format!("e{i}"));
+        }
+        let snap = board.snapshot();
+        assert_eq!(snap.recent_errors.len(), RECENT_ERRORS);
+        assert_eq!(snap.recent_errors[0].message, "e5");
+    }
+}
