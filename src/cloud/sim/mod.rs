@@ -14,6 +14,8 @@ mod events;
 mod faults;
 mod functions;
 mod lambda;
+#[cfg(test)]
+mod metric_tests;
 mod metrics;
 mod paging;
 mod persist;
@@ -339,5 +341,137 @@ impl SimAccount {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::testkit::{account, alarm};
+    use super::*;
+    use crate::cloud::ErrorKind;
+
+    #[tokio::test]
+    async fn a_burst_beyond_the_quota_is_throttled_until_time_passes() {
+        let (acct, clock) = account(vec![]);
+        acct.set_quota_enforcement(true);
+        let cw = acct.cloud().cloudwatch;
+        let mut outcomes = Vec::new();
+        for i in 0..5 {
+            outcomes.push(cw.put_metric_alarm(&alarm(&format!("a{i}"))).await);
+        }
+        let throttled: Vec<_> = outcomes.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert_eq!(throttled.len(), 2, "PutMetricAlarm allows 3 per second");
+        assert!(
+            throttled.iter().all(|e| e.kind == ErrorKind::Throttled
+                && e.code.as_deref() == Some("ThrottlingException"))
+        );
+        let c = acct.counters();
+        assert_eq!(
+            (c.calls(Op::PutMetricAlarm), c.throttled(Op::PutMetricAlarm)),
+            (5, 2)
+        );
+        assert_eq!(acct.with_state(|s| s.alarms.len()), 3);
+
+        clock.advance(Duration::from_secs(1));
+        for i in 5..8 {
+            let r = cw.put_metric_alarm(&alarm(&format!("a{i}"))).await;
+            assert!(r.is_ok(), "{r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn lambda_control_plane_is_one_bucket_and_get_function_has_its_own() {
+        let (acct, clock) = account(vec![testkit::sim_function("api", 512)]);
+        acct.set_quota_enforcement(true);
+        let lambda = acct.cloud().lambda;
+        for i in 0..15 {
+            let r = if i % 2 == 0 {
+                lambda.list_functions(None).await.map(|_| ())
+            } else {
+                lambda.get_account_settings().await.map(|_| ())
+            };
+            assert!(r.is_ok(), "call {i}: {r:?}");
+        }
+        let e = lambda.get_account_settings().await.err();
+        let e = e.unwrap_or_else(|| panic!("the 16th control-plane call should be throttled"));
+        assert_eq!(e.code.as_deref(), Some("TooManyRequestsException"));
+        assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
+        assert!(lambda.get_function("api").await.is_ok());
+        clock.advance(Duration::from_millis(200)); // three tokens back at 15/s
+        assert!(lambda.list_functions(None).await.is_ok());
+        acct.set_quota("lambda:control-plane", 1.0);
+        assert!(lambda.list_functions(None).await.is_ok());
+        assert!(lambda.list_functions(None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn faults_fail_named_operations_add_latency_and_count_as_failures() {
+        let (acct, clock) = account(vec![]);
+        let cw = acct.cloud().cloudwatch;
+        acct.set_faults(SimFaults {
+            error_rate: 0.0,
+            latency: Duration::from_millis(250),
+            failing_operations: vec!["DescribeAlarms".into()],
+        });
+        let before = clock.now();
+        let e = cw.describe_alarms(None, None).await.err();
+        assert_eq!(
+            e.map(|e| (e.kind, e.code)),
+            Some((ErrorKind::Other, Some("InjectedFault".into())))
+        );
+        assert_eq!(
+            clock.now().duration_since(before).ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert!(cw.put_metric_alarm(&alarm("x")).await.is_ok());
+
+        acct.set_faults(SimFaults {
+            error_rate: 1.0,
+            ..SimFaults::default()
+        });
+        let e = cw.put_metric_alarm(&alarm("y")).await.err();
+        assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Transient));
+        let c = acct.counters();
+        assert_eq!(c.failed(Op::DescribeAlarms), 1);
+        assert_eq!(
+            (c.calls(Op::PutMetricAlarm), c.failed(Op::PutMetricAlarm)),
+            (2, 1)
+        );
+        assert_eq!(c.write_calls(), 2);
+        assert!(acct.with_state(|s| !s.alarms.contains_key("y")));
+    }
+
+    #[tokio::test]
+    async fn direct_state_access_is_not_an_api_call() {
+        let (acct, _clock) = account(vec![]);
+        acct.with_state(|s| s.dashboards.insert("ops".into(), "{}".into()));
+        assert_eq!(acct.counters().total_calls(), 0);
+        let got = acct
+            .cloud()
+            .cloudwatch
+            .get_dashboard("ops")
+            .await
+            .ok()
+            .flatten();
+        assert_eq!(got.as_deref(), Some("{}"));
+        assert_eq!(acct.counters().total_calls(), 1);
+        acct.reset_counters();
+        assert_eq!(acct.counters().total_calls(), 0);
+        assert_eq!(acct.account_id(), "123456789012");
+    }
+
+    #[test]
+    fn invalid_settings_are_all_reported() {
+        let mut bad = testkit::sim_function("api", 64);
+        bad.error_rate = 2.0;
+        let dup = testkit::sim_function("api", 512);
+        let clock: Arc<dyn Clock> = Arc::new(crate::clock::ManualClock::at_epoch());
+        let err = SimAccount::new(&testkit::settings(vec![bad, dup]), "us-east-1", clock).err();
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("memory_mb 64"), "{msg}");
+        assert!(msg.contains("error_rate 2"), "{msg}");
+        assert!(msg.contains("defined twice"), "{msg}");
     }
 }
