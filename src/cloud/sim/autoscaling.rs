@@ -7,12 +7,12 @@ use async_trait::async_trait;
 
 use crate::cloud::{AutoScalingApi, CloudResult, Op};
 use crate::model::{
-    AlarmMetric, AlarmSpec, AlarmState, Comparison, Dimension, MetricId, MetricStat, MissingData,
     ObservedScalingPolicy, Page, ScalableDimension, ScalableNamespace, ScalableTarget,
     ScalingPolicy,
 };
 
-use super::state::{AlarmRecord, PolicyRecord};
+use super::state::PolicyRecord;
+use super::tracking::{tracking_alarm_names, tracking_alarms, upsert_alarm};
 use super::{Cx, SimAccount, paging};
 
 const MAX_LAMBDA_TARGETS: usize = 500;
@@ -139,121 +139,6 @@ fn deregister(cx: &mut Cx<'_>, resource_id: &str, dimension: ScalableDimension) 
         delete_policy_at(cx, i);
     }
     Ok(())
-}
-
-/// The names AAS gives a new policy's alarms.
-fn tracking_alarm_names(resource_id: &str, high_id: &str, low_id: &str) -> [String; 2] {
-    [
-        format!("TargetTracking-{resource_id}-AlarmHigh-{high_id}"),
-        format!("TargetTracking-{resource_id}-AlarmLow-{low_id}"),
-    ]
-}
-
-/// The two alarms target tracking keeps on a policy's metric, as (high, low) specs.
-fn tracking_alarms(
-    cx: &Cx<'_>,
-    p: &ScalingPolicy,
-    arn: &str,
-    names: [String; 2],
-) -> [AlarmSpec; 2] {
-    let (metric, stat, high, low, high_periods) = match p.dimension {
-        ScalableDimension::LambdaProvisionedConcurrency => {
-            let mut parts = p.resource_id.splitn(3, ':').skip(1);
-            let name = parts.next().unwrap_or_default();
-            let qualifier = parts.next().unwrap_or_default();
-            let metric = MetricId::new(
-                "AWS/Lambda",
-                "ProvisionedConcurrencyUtilization",
-                vec![
-                    Dimension::new("FunctionName", name),
-                    Dimension::new("Resource", format!("{name}:{qualifier}")),
-                ],
-            );
-            (metric, "Average", p.target_value, p.target_value * 0.9, 3)
-        }
-        dim => {
-            let rest = p.resource_id.strip_prefix("table/").unwrap_or_default();
-            let (table, index) = match rest.split_once("/index/") {
-                Some((t, i)) => (t, Some(i)),
-                None => (rest, None),
-            };
-            let read = matches!(
-                dim,
-                ScalableDimension::TableRead | ScalableDimension::IndexRead
-            );
-            let mut dims = vec![Dimension::new("TableName", table)];
-            if let Some(i) = index {
-                dims.push(Dimension::new("GlobalSecondaryIndexName", i));
-            }
-            let name = if read {
-                "ConsumedReadCapacityUnits"
-            } else {
-                "ConsumedWriteCapacityUnits"
-            };
-            let capacity = cx.st.tables.get(table).map_or(0, |t| {
-                if read {
-                    t.read_capacity
-                } else {
-                    t.write_capacity
-                }
-            }) as f64;
-            // Consumed units per minute at the target utilisation.
-            let at_target = p.target_value / 100.0 * capacity * 60.0;
-            let metric = MetricId::new("AWS/DynamoDB", name, dims);
-            (metric, "Sum", at_target, at_target * 0.8, 2)
-        }
-    };
-    let spec = |name: String, comparison, threshold, periods| AlarmSpec {
-        name,
-        description: format!("DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {arn}."),
-        metric: AlarmMetric::Single(MetricStat {
-            metric: metric.clone(),
-            period_s: 60,
-            stat: stat.to_string(),
-        }),
-        comparison,
-        threshold,
-        evaluation_periods: periods,
-        datapoints_to_alarm: periods,
-        treat_missing_data: MissingData::Missing,
-        actions_enabled: true,
-        alarm_actions: vec![arn.to_string()],
-        ok_actions: Vec::new(),
-        insufficient_data_actions: Vec::new(),
-        tags: Default::default(),
-    };
-    let [high_name, low_name] = names;
-    [
-        spec(
-            high_name,
-            Comparison::GreaterThanThreshold,
-            high,
-            high_periods,
-        ),
-        spec(low_name, Comparison::LessThanThreshold, low, 15),
-    ]
-}
-
-/// Writes an AAS-owned alarm, recreating it if someone deleted it (as AAS does on update).
-fn upsert_alarm(cx: &mut Cx<'_>, spec: AlarmSpec, now: std::time::SystemTime) {
-    match cx.st.alarms.get_mut(&spec.name) {
-        Some(a) => {
-            a.spec = spec;
-            a.updated_at = now;
-        }
-        None => {
-            let arn = cx.st.alarm_arn(&spec.name);
-            cx.st.alarms.insert(
-                spec.name.clone(),
-                AlarmRecord {
-                    arn,
-                    spec,
-                    state: AlarmState::InsufficientData,
-                    updated_at: now,
-                },
-            );
-        }
-    }
 }
 
 fn check_policy(cx: &Cx<'_>, p: &ScalingPolicy) -> CloudResult<()> {
@@ -461,5 +346,233 @@ impl AutoScalingApi for SimAccount {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{account, sim_function};
+    use crate::cloud::ErrorKind;
+    use crate::model::{ScalableDimension, ScalableNamespace, ScalableTarget, ScalingPolicy};
+
+    fn lambda_target(alias: &str) -> ScalableTarget {
+        ScalableTarget {
+            resource_id: format!("function:api:{alias}"),
+            dimension: ScalableDimension::LambdaProvisionedConcurrency,
+            min_capacity: 1,
+            max_capacity: 20,
+        }
+    }
+
+    fn policy(name: &str, target: f64) -> ScalingPolicy {
+        ScalingPolicy {
+            name: name.into(),
+            resource_id: "function:api:live".into(),
+            dimension: ScalableDimension::LambdaProvisionedConcurrency,
+            predefined_metric: "LambdaProvisionedConcurrencyUtilization".into(),
+            target_value: target,
+            scale_in_cooldown_s: None,
+            scale_out_cooldown_s: None,
+            disable_scale_in: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn target_tracking_policies_own_their_alarms_like_aws() {
+        let (acct, _clock) = account(vec![sim_function("api", 512)]);
+        let cloud = acct.cloud();
+        let v = cloud
+            .lambda
+            .publish_version("api")
+            .await
+            .unwrap_or_default();
+        assert!(cloud.lambda.create_alias("api", "live", &v).await.is_ok());
+        let aas = cloud.autoscaling;
+        let e = aas.put_scaling_policy(&policy("tt", 0.7)).await.err();
+        assert_eq!(
+            e.map(|e| e.kind),
+            Some(ErrorKind::NotFound),
+            "no target registered yet"
+        );
+        assert!(
+            aas.register_scalable_target(&lambda_target("live"))
+                .await
+                .is_ok()
+        );
+        assert!(aas.put_scaling_policy(&policy("tt", 0.7)).await.is_ok());
+
+        let observed = aas
+            .describe_scaling_policies(ScalableNamespace::Lambda, Some("function:api:live"), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = &observed.items[0];
+        assert!(
+            p.arn
+                .starts_with("arn:aws:autoscaling:ap-south-1:123456789012:scalingPolicy:")
+        );
+        assert_eq!(p.alarm_names.len(), 2);
+        assert!(p.alarm_names[0].starts_with("TargetTracking-function:api:live-AlarmHigh-"));
+        assert!(p.alarm_names[1].starts_with("TargetTracking-function:api:live-AlarmLow-"));
+        let alarms = cloud
+            .cloudwatch
+            .describe_alarms(Some("TargetTracking-"), None)
+            .await;
+        let alarms = alarms.unwrap_or_else(|e| panic!("{e}")).items;
+        assert_eq!(alarms.len(), 2);
+        assert!(acct.with_state(|s| {
+            p.alarm_names
+                .iter()
+                .all(|n| s.alarms[n].spec.tags.is_empty())
+        }));
+        assert!(
+            alarms
+                .iter()
+                .all(|a| a.spec.alarm_actions == vec![p.arn.clone()])
+        );
+        assert_eq!(alarms[0].spec.threshold, 0.7);
+
+        // An update keeps the same alarms and moves their thresholds.
+        assert!(aas.put_scaling_policy(&policy("tt", 0.5)).await.is_ok());
+        let names: Vec<String> = acct.with_state(|s| s.alarms.keys().cloned().collect());
+        assert_eq!(names, p.alarm_names);
+        assert!(acct.with_state(|s| s.alarms[&p.alarm_names[0]].spec.threshold) == 0.5);
+
+        assert!(
+            aas.delete_scaling_policy(
+                "tt",
+                "function:api:live",
+                ScalableDimension::LambdaProvisionedConcurrency
+            )
+            .await
+            .is_ok()
+        );
+        assert_eq!(acct.with_state(|s| s.alarms.len()), 0);
+        let again = aas
+            .delete_scaling_policy(
+                "tt",
+                "function:api:live",
+                ScalableDimension::LambdaProvisionedConcurrency,
+            )
+            .await;
+        assert_eq!(again.err().map(|e| e.kind), Some(ErrorKind::NotFound));
+    }
+
+    #[tokio::test]
+    async fn deregistering_a_target_deletes_its_policies_and_their_alarms() {
+        let (acct, _clock) = account(vec![]);
+        let aas = acct.cloud().autoscaling;
+        let target = ScalableTarget {
+            resource_id: "table/orders".into(),
+            dimension: ScalableDimension::TableRead,
+            min_capacity: 5,
+            max_capacity: 100,
+        };
+        assert!(aas.register_scalable_target(&target).await.is_ok());
+        let read = ScalingPolicy {
+            resource_id: "table/orders".into(),
+            dimension: ScalableDimension::TableRead,
+            predefined_metric: "DynamoDBReadCapacityUtilization".into(),
+            ..policy("reads", 70.0)
+        };
+        let wrong_metric = ScalingPolicy {
+            predefined_metric: "DynamoDBWriteCapacityUtilization".into(),
+            ..read.clone()
+        };
+        assert_eq!(
+            aas.put_scaling_policy(&wrong_metric)
+                .await
+                .err()
+                .map(|e| e.kind),
+            Some(ErrorKind::Invalid)
+        );
+        assert!(aas.put_scaling_policy(&read).await.is_ok());
+        assert_eq!(acct.with_state(|s| s.alarms.len()), 2);
+        assert!(
+            aas.deregister_scalable_target("table/orders", ScalableDimension::TableRead)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            acct.with_state(|s| (s.alarms.len(), s.scaling_policies.len())),
+            (0, 0)
+        );
+        let missing = aas
+            .deregister_scalable_target("table/orders", ScalableDimension::TableRead)
+            .await;
+        assert_eq!(missing.err().map(|e| e.kind), Some(ErrorKind::NotFound));
+        let no_table = ScalableTarget {
+            resource_id: "table/ghost".into(),
+            ..target
+        };
+        assert_eq!(
+            aas.register_scalable_target(&no_table)
+                .await
+                .err()
+                .map(|e| e.kind),
+            Some(ErrorKind::Invalid)
+        );
+    }
+
+    #[tokio::test]
+    async fn targets_page_by_50_and_policies_by_10() {
+        let (acct, _clock) = account(vec![sim_function("api", 512)]);
+        acct.with_state(|s| {
+            if let Some(f) = s.functions.get_mut("api") {
+                for i in 0..60 {
+                    f.aliases.insert(
+                        format!("a{i:02}"),
+                        super::super::AliasRecord {
+                            function_version: "1".into(),
+                        },
+                    );
+                }
+            }
+        });
+        let aas = acct.cloud().autoscaling;
+        for i in 0..60 {
+            assert!(
+                aas.register_scalable_target(&lambda_target(&format!("a{i:02}")))
+                    .await
+                    .is_ok()
+            );
+        }
+        let p1 = aas
+            .describe_scalable_targets(ScalableNamespace::Lambda, &[], None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p1.items.len(), 50);
+        let p2 = aas
+            .describe_scalable_targets(ScalableNamespace::Lambda, &[], p1.next.as_deref())
+            .await;
+        assert_eq!(p2.map(|p| (p.items.len(), p.next)).ok(), Some((10, None)));
+        let only = aas
+            .describe_scalable_targets(
+                ScalableNamespace::Lambda,
+                &["function:api:a07".into()],
+                None,
+            )
+            .await;
+        assert_eq!(only.map(|p| p.items.len()).ok(), Some(1));
+        let dynamo = aas
+            .describe_scalable_targets(ScalableNamespace::DynamoDb, &[], None)
+            .await;
+        assert_eq!(dynamo.map(|p| p.items.len()).ok(), Some(0));
+
+        for i in 0..12 {
+            let p = ScalingPolicy {
+                resource_id: format!("function:api:a{i:02}"),
+                ..policy("tt", 0.7)
+            };
+            assert!(aas.put_scaling_policy(&p).await.is_ok());
+        }
+        let p1 = aas
+            .describe_scaling_policies(ScalableNamespace::Lambda, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p1.items.len(), 10);
+        let p2 = aas
+            .describe_scaling_policies(ScalableNamespace::Lambda, None, p1.next.as_deref())
+            .await;
+        assert_eq!(p2.map(|p| p.items.len()).ok(), Some(2));
     }
 }

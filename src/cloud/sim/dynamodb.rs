@@ -29,3 +29,31 @@ impl DynamoDbApi for SimAccount {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::account;
+    use crate::cloud::ErrorKind;
+    use crate::model::BillingMode;
+
+    #[tokio::test]
+    async fn describe_table_reports_seeded_tables_and_not_found_otherwise() {
+        let (acct, _clock) = account(vec![]);
+        let ddb = acct.cloud().dynamodb;
+        let t = ddb
+            .describe_table("orders")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            t.arn,
+            "arn:aws:dynamodb:ap-south-1:123456789012:table/orders"
+        );
+        assert_eq!(
+            (t.billing_mode, t.read_capacity, t.write_capacity),
+            (BillingMode::Provisioned, Some(50), Some(10))
+        );
+        assert_eq!(t.indexes, vec!["by-customer".to_string()]);
+        let e = ddb.describe_table("ghost").await.err();
+        assert_eq!(e.map(|e| e.kind), Some(ErrorKind::NotFound));
+    }
+}

@@ -227,3 +227,113 @@ impl EventsApi for SimAccount {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::account;
+    use crate::cloud::ErrorKind;
+    use crate::model::{Rule, RuleState, RuleTarget, Tags};
+
+    fn rule(name: &str, schedule: &str) -> Rule {
+        Rule {
+            name: name.into(),
+            schedule_expression: Some(schedule.into()),
+            description: None,
+            state: RuleState::Enabled,
+        }
+    }
+
+    fn target(id: &str) -> RuleTarget {
+        RuleTarget {
+            id: id.into(),
+            arn: "arn:aws:lambda:ap-south-1:123456789012:function:api".into(),
+            input: Some(r#"{"warmup":true}"#.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn put_rule_replaces_the_rule_but_keeps_its_creation_tags() {
+        let (acct, _clock) = account(vec![]);
+        let events = acct.cloud().events;
+        let owned: Tags = [("managed-by".to_string(), "trimtab".to_string())].into();
+        let arn = events
+            .put_rule(&rule("trimtab-warm", "rate(5 minutes)"), &owned)
+            .await;
+        let arn = arn.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            arn,
+            "arn:aws:events:ap-south-1:123456789012:rule/trimtab-warm"
+        );
+        let again = events
+            .put_rule(&rule("trimtab-warm", "rate(1 minute)"), &Tags::new())
+            .await;
+        assert_eq!(again.ok().as_deref(), Some(arn.as_str()));
+        assert_eq!(events.list_tags_for_resource(&arn).await.ok(), Some(owned));
+        let rules = events
+            .list_rules(Some("trimtab-"), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            rules.items[0].rule.schedule_expression.as_deref(),
+            Some("rate(1 minute)")
+        );
+        for bad in [
+            "rate(1 minutes)",
+            "rate(0 minutes)",
+            "every 5 minutes",
+            "cron(0 12 * * ?)",
+        ] {
+            let e = events.put_rule(&rule("r", bad), &Tags::new()).await.err();
+            assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Invalid), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn targets_are_limited_and_a_rule_with_targets_cannot_be_deleted() {
+        let (acct, _clock) = account(vec![]);
+        let events = acct.cloud().events;
+        assert!(
+            events
+                .put_rule(&rule("warm", "rate(5 minutes)"), &Tags::new())
+                .await
+                .is_ok()
+        );
+        let eleven: Vec<RuleTarget> = (0..11).map(|i| target(&format!("t{i}"))).collect();
+        assert_eq!(
+            events
+                .put_targets("warm", &eleven)
+                .await
+                .err()
+                .map(|e| e.kind),
+            Some(ErrorKind::Invalid)
+        );
+        let six = &eleven[..6];
+        assert_eq!(
+            events.put_targets("warm", six).await.err().map(|e| e.kind),
+            Some(ErrorKind::Other)
+        );
+        assert!(events.put_targets("warm", &eleven[..5]).await.is_ok());
+        assert!(
+            events.put_targets("warm", &eleven[..2]).await.is_ok(),
+            "same ids replace"
+        );
+        let listed = events
+            .list_targets_by_rule("warm", None)
+            .await
+            .map(|p| p.items.len());
+        assert_eq!(listed.ok(), Some(5));
+        assert_eq!(
+            events.delete_rule("warm").await.err().map(|e| e.kind),
+            Some(ErrorKind::Invalid)
+        );
+        let ids: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+        assert!(events.remove_targets("warm", &ids).await.is_ok());
+        assert!(events.delete_rule("warm").await.is_ok());
+        assert!(
+            events.delete_rule("warm").await.is_ok(),
+            "deleting a missing rule succeeds"
+        );
+        let gone = events.list_targets_by_rule("warm", None).await.err();
+        assert_eq!(gone.map(|e| e.kind), Some(ErrorKind::NotFound));
+    }
+}

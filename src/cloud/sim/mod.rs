@@ -27,6 +27,7 @@ mod sources;
 pub mod state;
 mod stats;
 mod tagging;
+mod tracking;
 mod traffic;
 
 #[cfg(test)]

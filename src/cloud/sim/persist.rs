@@ -94,3 +94,88 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
     }
     result.map_err(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::testkit::{alarm, settings, sim_function};
+    use super::super::{SimAccount, SimError};
+    use crate::clock::{Clock, ManualClock};
+    use crate::model::FunctionConfigUpdate;
+
+    fn open(path: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Arc<SimAccount>, SimError> {
+        let mut s = settings(vec![sim_function("api", 512)]);
+        s.state_file = Some(path.to_path_buf());
+        SimAccount::new(&s, "ap-south-1", clock)
+    }
+
+    #[tokio::test]
+    async fn writes_are_saved_and_a_second_process_sees_the_same_account() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("account.json");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_epoch());
+        let first = open(&path, clock.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(path.exists(), "a fresh account is saved at once");
+        let cloud = first.cloud();
+        assert!(
+            cloud
+                .cloudwatch
+                .put_metric_alarm(&alarm("trimtab-api-errors"))
+                .await
+                .is_ok()
+        );
+        let up = FunctionConfigUpdate {
+            memory_mb: Some(1_024),
+            timeout_s: None,
+        };
+        assert!(
+            cloud
+                .lambda
+                .update_function_configuration("api", &up)
+                .await
+                .is_ok()
+        );
+        assert!(
+            cloud
+                .sns
+                .create_topic("alerts", &Default::default())
+                .await
+                .is_ok()
+        );
+
+        let second = open(&path, clock).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (
+            first.with_state(|s| serde_json::to_value(&*s).ok()),
+            second.with_state(|s| serde_json::to_value(&*s).ok()),
+        );
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        let tags = second.with_state(|s| s.alarms["trimtab-api-errors"].spec.tags.clone());
+        assert_eq!(tags.get("managed-by").map(String::as_str), Some("trimtab"));
+        assert_eq!(second.with_state(|s| s.functions["api"].history.len()), 1);
+        let leftovers = std::fs::read_dir(dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn unreadable_state_files_name_their_path() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("broken.json");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_epoch());
+        std::fs::write(&path, "{not json").unwrap_or_else(|e| panic!("{e}"));
+        let msg = open(&path, clock.clone())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(msg.contains("broken.json"), "{msg}");
+        std::fs::write(&path, r#"{"version": 99, "state": {}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let err = open(&path, clock).err();
+        assert!(
+            matches!(err, Some(SimError::StateVersion { found: 99, .. })),
+            "{err:?}"
+        );
+    }
+}

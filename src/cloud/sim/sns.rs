@@ -154,3 +154,76 @@ impl SnsApi for SimAccount {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::account;
+    use super::PENDING_CONFIRMATION;
+    use crate::cloud::ErrorKind;
+    use crate::model::Tags;
+
+    #[tokio::test]
+    async fn create_topic_is_idempotent_and_email_subscriptions_wait_for_confirmation() {
+        let (acct, _clock) = account(vec![]);
+        let sns = acct.cloud().sns;
+        let tags: Tags = [("managed-by".to_string(), "trimtab".to_string())].into();
+        let arn = sns
+            .create_topic("trimtab-alerts", &tags)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(arn, "arn:aws:sns:ap-south-1:123456789012:trimtab-alerts");
+        assert_eq!(
+            sns.create_topic("trimtab-alerts", &tags).await.ok(),
+            Some(arn.clone())
+        );
+        let other: Tags = [("managed-by".to_string(), "someone".to_string())].into();
+        let e = sns.create_topic("trimtab-alerts", &other).await.err();
+        assert_eq!(
+            e.map(|e| e.kind),
+            Some(ErrorKind::Invalid),
+            "SNS refuses different tags"
+        );
+        assert_eq!(
+            sns.list_topics(None).await.map(|p| p.items).ok(),
+            Some(vec![arn.clone()])
+        );
+
+        assert!(
+            sns.subscribe(&arn, "email", "ops@example.com")
+                .await
+                .is_ok()
+        );
+        assert!(
+            sns.subscribe(&arn, "email", "ops@example.com")
+                .await
+                .is_ok()
+        );
+        assert!(
+            sns.subscribe(&arn, "sqs", "arn:aws:sqs:ap-south-1:123456789012:q")
+                .await
+                .is_ok()
+        );
+        let subs = sns
+            .list_subscriptions_by_topic(&arn, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(subs.items.len(), 2);
+        let email = subs.items.iter().find(|s| s.protocol == "email");
+        assert_eq!(email.map(|s| s.arn.as_str()), Some(PENDING_CONFIRMATION));
+        assert!(
+            subs.items
+                .iter()
+                .any(|s| s.protocol == "sqs" && s.arn.starts_with(&arn))
+        );
+        let e = sns.subscribe(&arn, "carrier-pigeon", "x").await.err();
+        assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Invalid));
+        let missing = sns
+            .list_subscriptions_by_topic(&format!("{arn}-nope"), None)
+            .await
+            .err();
+        assert_eq!(missing.map(|e| e.kind), Some(ErrorKind::NotFound));
+
+        assert!(sns.tag_resource(&arn, &other).await.is_ok());
+        assert_eq!(sns.list_tags_for_resource(&arn).await.ok(), Some(other));
+    }
+}
