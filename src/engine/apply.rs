@@ -5,7 +5,7 @@
 //! Shutdown: once `cancel` fires, no new change starts; changes already running finish.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -18,6 +18,7 @@ use crate::model::{Action, Change, Plan, ResourceKind, Write};
 use super::error_chain;
 use super::governor::Governor;
 use super::status::Heartbeat;
+use super::tag_cache::TagCache;
 
 /// DeleteAlarms takes at most this many names per call.
 pub const DELETE_ALARMS_BATCH: usize = 100;
@@ -77,6 +78,7 @@ pub struct Executor {
     gov: Governor,
     concurrency: usize,
     heartbeat: Heartbeat,
+    tags: Arc<TagCache>,
     /// ARNs of topics created during this apply, for subscriptions planned before they existed.
     created_topics: Mutex<BTreeMap<String, String>>,
 }
@@ -96,12 +98,19 @@ fn outcome_of(change: &Change, result: &CloudResult<()>) -> ChangeOutcome {
 }
 
 impl Executor {
-    pub fn new(cloud: Cloud, gov: Governor, concurrency: usize, heartbeat: Heartbeat) -> Self {
+    pub fn new(
+        cloud: Cloud,
+        gov: Governor,
+        concurrency: usize,
+        heartbeat: Heartbeat,
+        tags: Arc<TagCache>,
+    ) -> Self {
         Self {
             cloud,
             gov,
             concurrency: concurrency.max(1),
             heartbeat,
+            tags,
             created_topics: Mutex::new(BTreeMap::new()),
         }
     }
@@ -174,6 +183,14 @@ impl Executor {
     async fn run_change(&self, change: &Change) -> CloudResult<()> {
         for write in &change.writes {
             self.run_write(write).await?;
+            // Remember the tags just written, so the next observation need not read them back.
+            match write {
+                Write::PutMetricAlarm { alarm } if change.action == Action::Create => self
+                    .tags
+                    .seed_created(&alarm.name, &alarm.tags, self.gov.clock().now()),
+                Write::TagAlarm { arn, tags } => self.tags.merge_tagged(arn, tags),
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -30,8 +30,16 @@ pub fn default_rate(bucket: &str) -> f64 {
     aws_quota(bucket) * DEFAULT_QUOTA_SHARE
 }
 
+/// On throttling a bucket's rate is halved, down to this share of its configured rate; each
+/// success gives back this share of the configured rate (additive increase, multiplicative
+/// decrease, as in the AWS SDKs' adaptive retry mode).
+const MIN_RATE_SHARE: f64 = 1.0 / 16.0;
+const RECOVERY_SHARE: f64 = 0.05;
+
 #[derive(Debug)]
 struct Bucket {
+    /// The configured rate; `rate` adapts below it after throttling.
+    ceiling: f64,
     rate: f64,
     burst: f64,
     /// May go negative: each waiter reserves its token, so waiters queue in arrival order.
@@ -69,6 +77,7 @@ impl RateLimiter {
         let rate = self.rate(bucket).max(0.01);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let b = buckets.entry(bucket).or_insert_with(|| Bucket {
+            ceiling: rate,
             rate,
             burst: rate.max(1.0),
             tokens: rate.max(1.0),
@@ -83,6 +92,33 @@ impl RateLimiter {
         } else {
             Duration::from_secs_f64(-b.tokens / b.rate)
         }
+    }
+
+    /// AWS throttled a call from this bucket: slow down, and drop any saved-up burst.
+    pub fn throttled(&self, bucket: &'static str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = buckets.get_mut(bucket) {
+            b.rate = (b.rate / 2.0).max(b.ceiling * MIN_RATE_SHARE);
+            b.tokens = b.tokens.min(0.0);
+        }
+    }
+
+    /// A call from this bucket succeeded: recover towards the configured rate.
+    pub fn succeeded(&self, bucket: &'static str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = buckets.get_mut(bucket)
+            && b.rate < b.ceiling
+        {
+            b.rate = (b.rate + b.ceiling * RECOVERY_SHARE).min(b.ceiling);
+        }
+    }
+
+    /// The rate a bucket currently runs at, after adaptation.
+    pub fn current_rate(&self, bucket: &'static str) -> f64 {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .get(bucket)
+            .map_or_else(|| self.rate(bucket), |b| b.rate)
     }
 
     /// Waits until the bucket allows one more call; returns the time waited.
@@ -166,6 +202,11 @@ impl Governor {
             let result = f().await;
             self.telemetry
                 .record_call(op, result.as_ref().map(|_| ()).map_err(|e| e.kind));
+            match &result {
+                Ok(_) => self.limiter.succeeded(op.bucket()),
+                Err(e) if e.kind == ErrorKind::Throttled => self.limiter.throttled(op.bucket()),
+                Err(_) => {}
+            }
             match result {
                 Ok(value) => return Ok(value),
                 Err(error) if error.kind.is_retryable() && attempt < max_attempts => {
@@ -220,6 +261,27 @@ mod tests {
         // Burst of 2, then 8 more at 2/s: 4 virtual seconds.
         let elapsed = clock.now().duration_since(start).expect("monotonic");
         assert_eq!(elapsed, Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn throttling_halves_the_rate_and_success_recovers_it() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let limiter = RateLimiter::new(
+            clock,
+            BTreeMap::from([("cloudwatch:PutMetricAlarm".to_string(), 2.0)]),
+        );
+        let bucket = "cloudwatch:PutMetricAlarm";
+        limiter.acquire(bucket).await;
+        limiter.throttled(bucket);
+        assert_eq!(limiter.current_rate(bucket), 1.0);
+        for _ in 0..10 {
+            limiter.throttled(bucket);
+        }
+        assert_eq!(limiter.current_rate(bucket), 2.0 * MIN_RATE_SHARE);
+        for _ in 0..100 {
+            limiter.succeeded(bucket);
+        }
+        assert_eq!(limiter.current_rate(bucket), 2.0);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod observe;
 pub mod render;
 pub mod runtime;
 pub mod status;
+pub mod tag_cache;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -137,13 +138,15 @@ impl Engine {
             desired.executor.clone(),
         );
         let heartbeat = Heartbeat::default();
+        let tags = Arc::new(tag_cache::TagCache::default());
         Self {
-            observer: Observer::new(cloud.clone(), gov.clone()),
+            observer: Observer::new(cloud.clone(), gov.clone(), tags.clone()),
             executor: Executor::new(
                 cloud,
                 gov.clone(),
                 desired.executor.concurrency,
                 heartbeat.clone(),
+                tags,
             ),
             gov,
             telemetry,

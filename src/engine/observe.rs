@@ -5,8 +5,7 @@
 //!   shared control plane) only for functions a tag selector might match.
 //! - Alarms: DescribeAlarms pages (100 each) filtered by trimtab's name prefix, so other people's
 //!   alarms are never even read. Their tags (not in DescribeAlarms) come from ListTagsForResource,
-//!   cached per alarm until its configuration timestamp changes or `tag_cache_ttl` passes. The
-//!   cache only saves calls: losing it (a restart) costs one re-read, never a wrong decision.
+//!   cached (see `tag_cache`).
 //! - Metrics: GetMetricData in batches of ≤ 500 queries, once per `metrics_window` (each
 //!   datapoint is paid for once), counted in `trimtab_cloudwatch_metrics_requested_total`.
 //!
@@ -15,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
@@ -25,10 +24,11 @@ use crate::controllers::notifications::topic_name;
 use crate::controllers::scope::{RuleMatch, rule_for};
 use crate::model::{
     Desired, Dimension, FunctionMetrics, MetricId, MetricQuery, MetricStat, Notifications,
-    Observed, ObservedAlarm, ObservedFunction, ObservedTopic, Page, Tags,
+    Observed, ObservedAlarm, ObservedFunction, ObservedTopic, Page,
 };
 
 use super::governor::Governor;
+use super::tag_cache::TagCache;
 
 /// GetMetricData's limit of queries per call.
 pub const METRIC_QUERIES_PER_CALL: usize = 500;
@@ -74,13 +74,6 @@ where
 }
 
 #[derive(Debug, Clone)]
-struct CachedTags {
-    updated_at: Option<SystemTime>,
-    fetched_at: SystemTime,
-    tags: Tags,
-}
-
-#[derive(Debug, Clone)]
 struct CachedMetrics {
     read_at: SystemTime,
     functions: BTreeSet<String>,
@@ -92,7 +85,7 @@ struct CachedMetrics {
 pub struct Observer {
     cloud: Cloud,
     gov: Governor,
-    tags: Mutex<HashMap<String, CachedTags>>,
+    tags: Arc<TagCache>,
     metrics: Mutex<Option<CachedMetrics>>,
 }
 
@@ -104,17 +97,13 @@ fn account_of(arn: &str) -> Option<String> {
 }
 
 impl Observer {
-    pub fn new(cloud: Cloud, gov: Governor) -> Self {
+    pub fn new(cloud: Cloud, gov: Governor, tags: Arc<TagCache>) -> Self {
         Self {
             cloud,
             gov,
-            tags: Mutex::new(HashMap::new()),
+            tags,
             metrics: Mutex::new(None),
         }
-    }
-
-    pub fn set_governor(&mut self, gov: Governor) {
-        self.gov = gov;
     }
 
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, ObserveError> {
@@ -235,25 +224,15 @@ impl Observer {
         })?;
 
         let now = self.gov.clock().now();
-        let ttl = desired.observe.tag_cache_ttl;
-        let mut alarms = BTreeMap::new();
-        let mut to_read = Vec::new();
-        {
-            let cache = self.tags.lock().unwrap_or_else(|p| p.into_inner());
-            for mut alarm in listed {
-                match cache.get(&alarm.arn) {
-                    Some(c)
-                        if c.updated_at == alarm.updated_at
-                            && now.duration_since(c.fetched_at).unwrap_or(Duration::MAX) < ttl =>
-                    {
-                        alarm.spec.tags = c.tags.clone();
-                        alarms.insert(alarm.spec.name.clone(), alarm);
-                    }
-                    _ => to_read.push(alarm),
-                }
-            }
-        }
-        let read: Vec<_> = futures::stream::iter(to_read)
+        let plan = self
+            .tags
+            .plan(listed, now, desired.interval, desired.observe.tag_cache_ttl);
+        let mut alarms: BTreeMap<String, ObservedAlarm> = plan
+            .known
+            .into_iter()
+            .map(|a| (a.spec.name.clone(), a))
+            .collect();
+        let read: Vec<_> = futures::stream::iter(plan.to_read)
             .map(|alarm| {
                 let cw = self.cloud.cloudwatch.clone();
                 async move {
@@ -269,19 +248,10 @@ impl Observer {
             .buffer_unordered(READ_CONCURRENCY)
             .collect()
             .await;
-        let mut cache = self.tags.lock().unwrap_or_else(|p| p.into_inner());
-        let listed_arns: BTreeSet<String> = alarms.values().map(|a| a.arn.clone()).collect();
         for (mut alarm, tags) in read {
             match tags {
                 Ok(tags) => {
-                    cache.insert(
-                        alarm.arn.clone(),
-                        CachedTags {
-                            updated_at: alarm.updated_at,
-                            fetched_at: now,
-                            tags: tags.clone(),
-                        },
-                    );
+                    self.tags.store(&alarm, &tags, now);
                     alarm.spec.tags = tags;
                 }
                 // Tags unknown: leave them empty, which reads as "not owned". The alarm is then
@@ -292,8 +262,8 @@ impl Observer {
             }
             alarms.insert(alarm.spec.name.clone(), alarm);
         }
-        let live: BTreeSet<&String> = alarms.values().map(|a| &a.arn).collect();
-        cache.retain(|arn, _| live.contains(arn) || listed_arns.contains(arn));
+        self.tags
+            .retain(&alarms.values().map(|a| a.arn.as_str()).collect());
         Ok(alarms)
     }
 

@@ -1,0 +1,586 @@
+//! Whole cycles against the simulated account, in virtual time: convergence, idempotence,
+//! drift, ownership, pruning, isolation of failures, and throttling. Assertions are on
+//! operation counts and account state, never on time.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use trimtab::clock::ManualClock;
+use trimtab::cloud::sim::SimAccount;
+use trimtab::cloud::{CloudError, CloudResult, CloudWatchApi, ErrorKind, Op};
+use trimtab::config;
+use trimtab::engine::{CycleReport, Engine};
+use trimtab::model::{
+    Action, AlarmSpec, Desired, MetricDataPage, MetricDatum, MetricQuery, ObservedAlarm, Page,
+    ResourceKind, ScalableDimension, ScalableTarget, ScalingPolicy, SimFaults, Tags,
+};
+use trimtab::telemetry::Telemetry;
+
+const BASE: &str = r#"
+interval = "60s"
+
+[cloud]
+backend = "simulated"
+region = "eu-west-1"
+
+[notifications]
+topic = "alerts"
+emails = ["oncall@example.com"]
+
+[[functions]]
+name = "api"
+tier = "critical"
+
+[[functions]]
+name_prefix = "worker-"
+tier = "batch"
+
+[[tables]]
+name = "sessions"
+
+[observe]
+metrics = false
+
+[simulated]
+[[simulated.functions]]
+name = "api"
+memory_mb = 1024
+peak_rps = 5
+
+[[simulated.functions]]
+name = "worker-a"
+peak_rps = 1
+
+[[simulated.functions]]
+name = "worker-b"
+peak_rps = 1
+
+[[simulated.functions]]
+name = "someone-elses"
+
+[[simulated.tables]]
+name = "sessions"
+billing_mode = "provisioned"
+read_capacity = 10
+write_capacity = 10
+"#;
+
+/// Alarms the base config calls for: 3 per function (api, worker-a, worker-b), the table's,
+/// cache hit rate and cost per student.
+const DESIRED_ALARMS: usize = 3 * 3 + 1 + 2;
+
+struct Harness {
+    clock: Arc<ManualClock>,
+    sim: Arc<SimAccount>,
+    engine: Engine,
+    desired: Desired,
+}
+
+fn parse(text: &str) -> Desired {
+    match config::parse(text, "test.toml") {
+        Ok(d) => d,
+        Err(e) => panic!("test config is invalid:\n{e}"),
+    }
+}
+
+impl Harness {
+    fn new(text: &str) -> Self {
+        let desired = parse(text);
+        let clock = Arc::new(ManualClock::at_epoch());
+        let sim = SimAccount::new(
+            &desired.cloud.simulated,
+            &desired.cloud.region,
+            clock.clone(),
+        )
+        .expect("sim");
+        let engine = Engine::new(
+            sim.cloud(),
+            clock.clone(),
+            Telemetry::new().expect("telemetry"),
+            &desired,
+        );
+        Self {
+            clock,
+            sim,
+            engine,
+            desired,
+        }
+    }
+
+    fn with_cloudwatch(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn CloudWatchApi>) -> Arc<dyn CloudWatchApi>,
+    ) -> Self {
+        let mut cloud = self.sim.cloud();
+        cloud.cloudwatch = wrap(cloud.cloudwatch.clone());
+        self.engine = Engine::new(
+            cloud,
+            self.clock.clone(),
+            Telemetry::new().expect("telemetry"),
+            &self.desired,
+        );
+        self
+    }
+
+    fn reconfigure(&mut self, text: &str) {
+        self.desired = parse(text);
+        self.engine = Engine::new(
+            self.sim.cloud(),
+            self.clock.clone(),
+            Telemetry::new().expect("telemetry"),
+            &self.desired,
+        );
+    }
+
+    async fn cycle(&self) -> CycleReport {
+        self.clock.advance(self.desired.interval);
+        self.engine
+            .cycle(&self.desired, &CancellationToken::new())
+            .await
+            .unwrap_or_else(|e| panic!("cycle failed: {}", trimtab::engine::error_chain(&e)))
+    }
+
+    async fn pending(&self) -> usize {
+        self.engine
+            .plan(&self.desired)
+            .await
+            .expect("plan")
+            .1
+            .changes
+            .len()
+    }
+
+    fn alarm(&self, name: &str) -> Option<AlarmSpec> {
+        self.sim
+            .with_state(|s| s.alarms.get(name).map(|a| a.spec.clone()))
+    }
+
+    fn alarm_names(&self) -> Vec<String> {
+        self.sim.with_state(|s| s.alarms.keys().cloned().collect())
+    }
+}
+
+fn owned_alarms(h: &Harness) -> Vec<String> {
+    h.alarm_names()
+        .into_iter()
+        .filter(|n| n.starts_with("trimtab-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn converges_from_an_empty_account() {
+    let h = Harness::new(BASE);
+    let report = h.cycle().await;
+    assert_eq!(report.apply.failed(), 0, "{:#?}", report.apply);
+    // Topic, subscription, every alarm.
+    assert_eq!(report.plan.changes.len(), 2 + DESIRED_ALARMS);
+    assert!(
+        report
+            .plan
+            .changes
+            .iter()
+            .all(|c| c.action == Action::Create)
+    );
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
+    let topic = h.sim.with_state(|s| {
+        s.topics
+            .values()
+            .map(|t| (t.name.clone(), t.subscriptions.len()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(topic, vec![("trimtab-alerts".to_string(), 1)]);
+    let alarm = h
+        .alarm("trimtab-lambda-api-duration-p95")
+        .expect("alarm exists");
+    assert_eq!(
+        alarm.alarm_actions,
+        vec!["arn:aws:sns:eu-west-1:123456789012:trimtab-alerts".to_string()]
+    );
+    assert_eq!(
+        alarm.tags.get("managed-by").map(String::as_str),
+        Some("trimtab")
+    );
+    // Out-of-scope functions get nothing.
+    assert!(h.alarm_names().iter().all(|n| !n.contains("someone-elses")));
+    assert_eq!(h.pending().await, 0);
+}
+
+#[tokio::test]
+async fn second_cycle_against_an_unchanged_account_makes_zero_writes() {
+    let h = Harness::new(BASE);
+    h.cycle().await;
+    h.sim.reset_counters();
+    let report = h.cycle().await;
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    let counters = h.sim.counters();
+    assert_eq!(counters.write_calls(), 0, "{counters:#?}");
+    // Tags trimtab wrote on creation are trusted: no per-alarm reads.
+    assert_eq!(counters.calls(Op::CwListTagsForResource), 0);
+    assert_eq!(counters.calls(Op::DescribeAlarms), 1);
+    assert_eq!(counters.calls(Op::ListFunctions), 1);
+    // A fresh process (no cache) reads tags again, and still writes nothing.
+    let fresh = Engine::new(
+        h.sim.cloud(),
+        h.clock.clone(),
+        Telemetry::new().expect("telemetry"),
+        &h.desired,
+    );
+    h.sim.reset_counters();
+    let report = fresh
+        .cycle(&h.desired, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert!(report.plan.changes.is_empty());
+    assert_eq!(h.sim.counters().write_calls(), 0);
+    assert_eq!(
+        h.sim.counters().calls(Op::CwListTagsForResource) as usize,
+        DESIRED_ALARMS
+    );
+}
+
+#[tokio::test]
+async fn drift_made_by_someone_else_is_repaired_next_cycle() {
+    let h = Harness::new(BASE);
+    h.cycle().await;
+    let name = "trimtab-lambda-api-error-rate";
+    let want = h.alarm(name).expect("alarm");
+    h.sim.with_state(|s| {
+        let a = s.alarms.get_mut(name).expect("alarm");
+        a.spec.threshold = 50.0;
+        a.spec.alarm_actions.clear();
+        a.updated_at += Duration::from_secs(600);
+    });
+    let report = h.cycle().await;
+    let updates: Vec<_> = report
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .collect();
+    assert_eq!(updates.len(), 1, "{:#?}", report.plan);
+    let fields: Vec<&str> = updates[0].diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, vec!["threshold", "alarm_actions"]);
+    assert_eq!(h.alarm(name), Some(want));
+    assert_eq!(h.pending().await, 0);
+}
+
+#[tokio::test]
+async fn removed_ownership_tag_makes_the_alarm_foreign_and_untouched() {
+    let h = Harness::new(BASE);
+    h.cycle().await;
+    let name = "trimtab-lambda-worker-a-throttles";
+    h.sim.with_state(|s| {
+        let a = s.alarms.get_mut(name).expect("alarm");
+        a.spec.tags.clear();
+        a.spec.threshold = 1.0;
+        a.updated_at += Duration::from_secs(600);
+    });
+    let before = h.alarm(name);
+    let report = h.cycle().await;
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    assert!(
+        report
+            .plan
+            .refusals
+            .iter()
+            .any(|r| r.id == name && r.reason.contains("not owned"))
+    );
+    assert_eq!(h.alarm(name), before);
+}
+
+#[tokio::test]
+async fn unowned_and_target_tracking_alarms_survive_many_cycles() {
+    let h = Harness::new(BASE);
+    // Someone else's alarm under trimtab's prefix (no ownership tag), an unrelated alarm, and
+    // the alarms Application Auto Scaling makes for a target-tracking policy on the table.
+    h.cycle().await;
+    let template = h.alarm("trimtab-lambda-api-throttles").expect("alarm");
+    h.sim.with_state(|s| {
+        for name in ["trimtab-made-by-hand", "team-x-latency"] {
+            let mut rec = s
+                .alarms
+                .get("trimtab-lambda-api-throttles")
+                .expect("alarm")
+                .clone();
+            rec.spec.name = name.to_string();
+            rec.spec.tags = Tags::from([("owner".to_string(), "team-x".to_string())]);
+            rec.arn = rec.arn.replace("trimtab-lambda-api-throttles", name);
+            s.alarms.insert(name.to_string(), rec);
+        }
+    });
+    let cloud = h.sim.cloud();
+    cloud
+        .autoscaling
+        .register_scalable_target(&ScalableTarget {
+            resource_id: "table/sessions".into(),
+            dimension: ScalableDimension::TableRead,
+            min_capacity: 5,
+            max_capacity: 100,
+        })
+        .await
+        .expect("register");
+    cloud
+        .autoscaling
+        .put_scaling_policy(&ScalingPolicy {
+            name: "sessions-read".into(),
+            resource_id: "table/sessions".into(),
+            dimension: ScalableDimension::TableRead,
+            predefined_metric: "DynamoDBReadCapacityUtilization".into(),
+            target_value: 70.0,
+            scale_in_cooldown_s: None,
+            scale_out_cooldown_s: None,
+            disable_scale_in: false,
+        })
+        .await
+        .expect("policy");
+    let foreign: Vec<(String, AlarmSpec)> = h.sim.with_state(|s| {
+        s.alarms
+            .iter()
+            .filter(|(n, _)| !n.starts_with("trimtab-") || n.as_str() == "trimtab-made-by-hand")
+            .map(|(n, a)| (n.clone(), a.spec.clone()))
+            .collect()
+    });
+    assert!(
+        foreign
+            .iter()
+            .filter(|(n, _)| n.starts_with("TargetTracking-"))
+            .count()
+            >= 2,
+        "{foreign:?}"
+    );
+    h.sim.reset_counters();
+    for _ in 0..20 {
+        let report = h.cycle().await;
+        assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    }
+    assert_eq!(h.sim.counters().write_calls(), 0);
+    for (name, spec) in foreign {
+        assert_eq!(h.alarm(&name).as_ref(), Some(&spec), "{name} changed");
+    }
+    assert_eq!(h.alarm("trimtab-lambda-api-throttles"), Some(template));
+}
+
+#[tokio::test]
+async fn owned_alarms_no_longer_desired_are_pruned_and_kept_when_prune_is_off() {
+    let mut h = Harness::new(BASE);
+    h.cycle().await;
+    // worker-b disappears from the account; the worker selector goes from the config.
+    h.sim.with_state(|s| s.functions.remove("worker-b"));
+    let without_workers = BASE.replace(
+        "[[functions]]\nname_prefix = \"worker-\"\ntier = \"batch\"\n",
+        "",
+    );
+    assert_ne!(without_workers, BASE);
+    let no_prune = without_workers.replace(
+        "[notifications]",
+        "[ownership]\nprune = false\n\n[notifications]",
+    );
+    h.reconfigure(&no_prune);
+    let report = h.cycle().await;
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    assert_eq!(report.plan.refusals.len(), 6, "{:#?}", report.plan.refusals);
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
+
+    h.reconfigure(&without_workers);
+    h.sim.reset_counters();
+    let report = h.cycle().await;
+    let deleted: Vec<&str> = report
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(deleted.len(), 6, "{deleted:?}");
+    assert!(deleted.iter().all(|n| n.contains("worker-")));
+    assert_eq!(report.apply.failed(), 0);
+    // Six deletions, one batched DeleteAlarms call.
+    assert_eq!(h.sim.counters().calls(Op::DeleteAlarms), 1);
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS - 6);
+    assert_eq!(h.pending().await, 0);
+}
+
+/// Fails PutMetricAlarm for one alarm, as AWS would for a resource-specific problem.
+struct FailOne {
+    inner: Arc<dyn CloudWatchApi>,
+    name: String,
+}
+
+#[async_trait]
+impl CloudWatchApi for FailOne {
+    async fn describe_alarms(
+        &self,
+        prefix: Option<&str>,
+        next: Option<&str>,
+    ) -> CloudResult<Page<ObservedAlarm>> {
+        self.inner.describe_alarms(prefix, next).await
+    }
+    async fn put_metric_alarm(&self, alarm: &AlarmSpec) -> CloudResult<()> {
+        if alarm.name == self.name {
+            return Err(CloudError::new(
+                ErrorKind::Invalid,
+                Op::PutMetricAlarm,
+                "injected: this alarm is rejected",
+            )
+            .with_code("ValidationError"));
+        }
+        self.inner.put_metric_alarm(alarm).await
+    }
+    async fn delete_alarms(&self, names: &[String]) -> CloudResult<()> {
+        self.inner.delete_alarms(names).await
+    }
+    async fn list_tags_for_resource(&self, arn: &str) -> CloudResult<Tags> {
+        self.inner.list_tags_for_resource(arn).await
+    }
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()> {
+        self.inner.tag_resource(arn, tags).await
+    }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> CloudResult<()> {
+        self.inner.untag_resource(arn, keys).await
+    }
+    async fn get_metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: SystemTime,
+        end: SystemTime,
+        next: Option<&str>,
+    ) -> CloudResult<MetricDataPage> {
+        self.inner.get_metric_data(queries, start, end, next).await
+    }
+    async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> CloudResult<()> {
+        self.inner.put_metric_data(namespace, data).await
+    }
+    async fn put_dashboard(&self, name: &str, body: &str) -> CloudResult<()> {
+        self.inner.put_dashboard(name, body).await
+    }
+    async fn get_dashboard(&self, name: &str) -> CloudResult<Option<String>> {
+        self.inner.get_dashboard(name).await
+    }
+    async fn delete_dashboards(&self, names: &[String]) -> CloudResult<()> {
+        self.inner.delete_dashboards(names).await
+    }
+}
+
+#[tokio::test]
+async fn one_failing_resource_does_not_block_the_others() {
+    let bad = "trimtab-lambda-api-error-rate";
+    let h = Harness::new(BASE).with_cloudwatch(|inner| {
+        Arc::new(FailOne {
+            inner,
+            name: bad.to_string(),
+        })
+    });
+    let report = h.cycle().await;
+    assert_eq!(report.apply.failed(), 1, "{:#?}", report.apply);
+    assert_eq!(report.outcome(), "partial");
+    let failed = report
+        .apply
+        .outcomes
+        .iter()
+        .find(|o| o.id == bad)
+        .expect("outcome recorded");
+    assert!(
+        format!("{:?}", failed.outcome).contains("injected"),
+        "{failed:?}"
+    );
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS - 1);
+    assert_eq!(
+        h.engine
+            .telemetry()
+            .changes_failed
+            .with_label_values(&["alarm", "create"])
+            .get(),
+        1
+    );
+    // The next cycle retries just that one.
+    let report = h.cycle().await;
+    assert_eq!(report.plan.changes.len(), 1);
+    assert_eq!(report.plan.changes[0].id, bad);
+    assert_eq!(report.plan.changes[0].kind, ResourceKind::Alarm);
+}
+
+#[tokio::test]
+async fn throttling_is_absorbed_with_backoff() {
+    // trimtab is told it may call PutMetricAlarm at 20/s; the account allows 3/s.
+    let text = BASE.replace(
+        "region = \"eu-west-1\"\n",
+        "region = \"eu-west-1\"\n\n[cloud.rate_limits]\n\"cloudwatch:PutMetricAlarm\" = 20\n",
+    );
+    assert_ne!(text, BASE);
+    let h = Harness::new(&text);
+    let report = h.cycle().await;
+    assert_eq!(report.apply.failed(), 0, "{:#?}", report.apply);
+    let counters = h.sim.counters();
+    assert!(
+        counters.throttled(Op::PutMetricAlarm) > 0,
+        "the test must actually throttle: {counters:#?}"
+    );
+    assert!(h.engine.telemetry().calls_for(Op::PutMetricAlarm) > DESIRED_ALARMS as u64);
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
+    assert_eq!(h.pending().await, 0);
+}
+
+#[tokio::test]
+async fn a_flaky_account_converges_anyway() {
+    let h = Harness::new(BASE);
+    h.sim.set_faults(SimFaults {
+        error_rate: 0.3,
+        latency: Duration::from_millis(50),
+        failing_operations: Vec::new(),
+    });
+    let mut cycles = 0;
+    loop {
+        cycles += 1;
+        assert!(cycles <= 10, "did not converge in 10 cycles");
+        match h.engine.cycle(&h.desired, &CancellationToken::new()).await {
+            Ok(report) if report.plan.changes.is_empty() => break,
+            _ => h.clock.advance(h.desired.interval),
+        }
+    }
+    assert!(
+        h.sim.counters().by_op.values().any(|c| c.failed > 0),
+        "faults must have fired"
+    );
+    h.sim.set_faults(SimFaults::default());
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
+}
+
+#[tokio::test]
+async fn a_failing_listing_fails_the_cycle_without_writing() {
+    let h = Harness::new(BASE);
+    h.cycle().await;
+    h.sim.with_state(|s| s.functions.remove("worker-a"));
+    h.sim.set_faults(SimFaults {
+        failing_operations: vec!["DescribeAlarms".into()],
+        ..SimFaults::default()
+    });
+    h.sim.reset_counters();
+    let result = h.engine.cycle(&h.desired, &CancellationToken::new()).await;
+    assert!(result.is_err());
+    assert_eq!(
+        h.sim.counters().write_calls(),
+        0,
+        "nothing is pruned on a partial view"
+    );
+    assert_eq!(
+        h.engine
+            .telemetry()
+            .cycles
+            .with_label_values(&["failed"])
+            .get(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn shutdown_skips_changes_not_yet_started() {
+    let h = Harness::new(BASE);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let report = h.engine.cycle(&h.desired, &cancel).await.expect("cycle");
+    assert_eq!(report.apply.skipped(), report.plan.changes.len());
+    assert_eq!(h.sim.counters().write_calls(), 0);
+}
