@@ -62,6 +62,10 @@ pub(crate) fn desired(d: &mut Diags<'_>, raw: &Raw) -> Desired {
         application,
         observe: observe(d, &raw.observe),
         executor: executor(d, &raw.executor),
+        capacity: defaults::capacity(),
+        cold_start: defaults::cold_start(),
+        table_scaling: defaults::table_scaling(),
+        prices: crate::model::Prices::default(),
     }
 }
 

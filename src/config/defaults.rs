@@ -128,3 +128,44 @@ pub const SIM_USED_MEMORY_FRACTION: f64 = 0.5;
 /// The DynamoDB console's default for a new provisioned table.
 pub const SIM_CAPACITY: u64 = 5;
 pub const SIM_PEAK_UNITS: f64 = 1.0;
+
+/// Issue 3 defaults: capacity guard rails, cold starts by tier, DynamoDB auto scaling.
+pub fn capacity() -> crate::model::CapacitySettings {
+    crate::model::CapacitySettings {
+        unreserved_floor: 100,
+        control_plane_budget: 0.10,
+    }
+}
+
+pub fn cold_start() -> crate::model::ColdStartSettings {
+    crate::model::ColdStartSettings {
+        alias: "live".into(),
+        manage_alias: false,
+        provisioned: crate::model::ProvisionedSettings {
+            target_utilization: 0.7,
+            min: 1,
+            max: 10,
+            scale_in_cooldown_s: None,
+            scale_out_cooldown_s: None,
+        },
+        warmup: crate::model::WarmupSettings {
+            schedule: "rate(5 minutes)".into(),
+            concurrency: 1,
+            assumed_duration_ms: 50,
+        },
+    }
+}
+
+pub fn table_scaling() -> crate::model::TableScaling {
+    crate::model::TableScaling {
+        enabled: true,
+        target_utilization: 70.0,
+        read_min: 5,
+        read_max: 1000,
+        write_min: 5,
+        write_max: 1000,
+        disable_scale_in: false,
+        scale_in_cooldown_s: None,
+        scale_out_cooldown_s: None,
+    }
+}

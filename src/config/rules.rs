@@ -136,6 +136,8 @@ pub(crate) fn functions(
             tier: f.tier.as_ref().map_or(defaults::TIER, |t| *t.get_ref()),
             alarms: overrides,
             matcher,
+            reserved_concurrency: None,
+            cold_start: Default::default(),
         };
         match rule.matcher {
             FunctionMatch::Name(_) => by_name.push(rule),
@@ -181,6 +183,7 @@ pub(crate) fn tables(
         out.push(TableEntry {
             name: valid,
             alarms: TableAlarmOverrides { throttles },
+            scaling: Default::default(),
         });
     }
     out

@@ -48,6 +48,8 @@ pub fn desired() -> Desired {
                 matcher: FunctionMatch::Name("api".into()),
                 tier: Tier::Critical,
                 alarms: FunctionAlarmOverrides::default(),
+                reserved_concurrency: None,
+                cold_start: ColdStartOverride::default(),
             },
             FunctionRule {
                 matcher: FunctionMatch::Selector {
@@ -56,11 +58,14 @@ pub fn desired() -> Desired {
                 },
                 tier: Tier::Batch,
                 alarms: FunctionAlarmOverrides::default(),
+                reserved_concurrency: None,
+                cold_start: ColdStartOverride::default(),
             },
         ],
         tables: vec![TableEntry {
             name: "sessions".into(),
             alarms: TableAlarmOverrides::default(),
+            scaling: TableScalingOverride::default(),
         }],
         alarms: AlarmDefaults {
             duration: rule(3000.0),
@@ -95,6 +100,10 @@ pub fn desired() -> Desired {
             tag_cache_ttl: Duration::from_secs(3600),
         },
         executor: ExecutorSettings::default(),
+        capacity: crate::config::defaults::capacity(),
+        cold_start: crate::config::defaults::cold_start(),
+        table_scaling: crate::config::defaults::table_scaling(),
+        prices: Prices::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! trustworthy and the controllers testable with tables of cases.
 
 pub mod alarms;
+pub mod names;
 pub mod notifications;
 pub mod scope;
 
@@ -16,6 +17,14 @@ use crate::model::{Desired, Observed, Plan};
 pub const PHASE_TOPIC: u8 = 0;
 pub const PHASE_SUBSCRIPTIONS: u8 = 1;
 pub const PHASE_ALARMS: u8 = 2;
+/// Prerequisites of capacity changes: aliases, ownership markers on functions.
+pub const PHASE_PREPARE: u8 = 3;
+/// New capacity and cold-start settings: reserved concurrency, scalable targets and policies,
+/// warm-up rules. A tier change builds its new strategy here...
+pub const PHASE_BUILD: u8 = 4;
+/// ...and removes the old one only here, after every build has finished, so a function is
+/// never left without warm capacity in between.
+pub const PHASE_REMOVE: u8 = 5;
 
 /// Where alarm actions point.
 #[derive(Debug, Clone, PartialEq, Eq)]

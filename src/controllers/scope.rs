@@ -61,6 +61,8 @@ mod tests {
             matcher,
             tier,
             alarms: FunctionAlarmOverrides::default(),
+            reserved_concurrency: None,
+            cold_start: Default::default(),
         }
     }
 

@@ -30,6 +30,136 @@ pub struct Desired {
     pub application: ApplicationAlarms,
     pub observe: ObserveSettings,
     pub executor: ExecutorSettings,
+    /// Reserved concurrency guard rails and the Lambda control-plane budget.
+    pub capacity: CapacitySettings,
+    /// Cold-start strategies by tier: provisioned concurrency (critical), warm-up (standard).
+    pub cold_start: ColdStartSettings,
+    /// Defaults for DynamoDB auto scaling of PROVISIONED tables.
+    pub table_scaling: TableScaling,
+    /// List prices used for cost estimates (AWS-FACTS.md, us-east-1).
+    pub prices: Prices,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacitySettings {
+    /// A plan that would leave fewer unreserved concurrent executions in the account is refused
+    /// (AWS itself requires at least 100).
+    pub unreserved_floor: u32,
+    /// Share of the account's shared Lambda control-plane quota (15 req/s) trimtab may use on
+    /// average; it sets the default rate of the `lambda:control-plane` bucket.
+    pub control_plane_budget: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColdStartSettings {
+    /// The alias that carries provisioned concurrency for critical functions.
+    pub alias: String,
+    /// Publish a version and create the alias when it is missing (otherwise the plan says so).
+    pub manage_alias: bool,
+    pub provisioned: ProvisionedSettings,
+    pub warmup: WarmupSettings,
+}
+
+/// Provisioned concurrency on the alias, scaled by Application Auto Scaling target tracking on
+/// `LambdaProvisionedConcurrencyUtilization`. trimtab writes the scalable target and the policy;
+/// the capacity itself belongs to Application Auto Scaling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProvisionedSettings {
+    /// Target utilization, 0.1–0.9.
+    pub target_utilization: f64,
+    pub min: u32,
+    pub max: u32,
+    pub scale_in_cooldown_s: Option<u32>,
+    pub scale_out_cooldown_s: Option<u32>,
+}
+
+/// A scheduled EventBridge rule invoking the function with a warm-up event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WarmupSettings {
+    /// `rate(N minutes)` (spread per function by trimtab) or a `cron(...)` expression (used as is).
+    pub schedule: String,
+    /// The `concurrency` field of the warm-up event: how many instances the handler keeps warm.
+    pub concurrency: u32,
+    /// Billed duration assumed per warm-up invocation, for the cost estimate.
+    pub assumed_duration_ms: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableScaling {
+    pub enabled: bool,
+    /// Target utilization in percent (DynamoDB accepts 20–90).
+    pub target_utilization: f64,
+    pub read_min: u32,
+    pub read_max: u32,
+    pub write_min: u32,
+    pub write_max: u32,
+    pub disable_scale_in: bool,
+    pub scale_in_cooldown_s: Option<u32>,
+    pub scale_out_cooldown_s: Option<u32>,
+}
+
+/// Per-table overrides of [`TableScaling`]; `None` keeps the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct TableScalingOverride {
+    pub enabled: Option<bool>,
+    pub target_utilization: Option<f64>,
+    pub read_min: Option<u32>,
+    pub read_max: Option<u32>,
+    pub write_min: Option<u32>,
+    pub write_max: Option<u32>,
+    pub disable_scale_in: Option<bool>,
+}
+
+impl TableScaling {
+    pub fn with(&self, o: &TableScalingOverride) -> TableScaling {
+        TableScaling {
+            enabled: o.enabled.unwrap_or(self.enabled),
+            target_utilization: o.target_utilization.unwrap_or(self.target_utilization),
+            read_min: o.read_min.unwrap_or(self.read_min),
+            read_max: o.read_max.unwrap_or(self.read_max),
+            write_min: o.write_min.unwrap_or(self.write_min),
+            write_max: o.write_max.unwrap_or(self.write_max),
+            disable_scale_in: o.disable_scale_in.unwrap_or(self.disable_scale_in),
+            scale_in_cooldown_s: self.scale_in_cooldown_s,
+            scale_out_cooldown_s: self.scale_out_cooldown_s,
+        }
+    }
+}
+
+/// Per-function overrides of the cold-start settings; `None` keeps the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct ColdStartOverride {
+    pub provisioned_min: Option<u32>,
+    pub provisioned_max: Option<u32>,
+    pub target_utilization: Option<f64>,
+    pub warmup_concurrency: Option<u32>,
+    pub warmup_schedule: Option<String>,
+}
+
+/// Prices in US dollars (us-east-1 list prices by default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prices {
+    pub lambda_requests_per_million: f64,
+    pub lambda_gb_second_x86: f64,
+    pub lambda_gb_second_arm: f64,
+    pub provisioned_gb_second_x86: f64,
+    pub provisioned_gb_second_arm: f64,
+    pub provisioned_duration_gb_second_x86: f64,
+    pub provisioned_duration_gb_second_arm: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Self {
+            lambda_requests_per_million: 0.20,
+            lambda_gb_second_x86: 0.000_016_666_7,
+            lambda_gb_second_arm: 0.000_013_333_4,
+            provisioned_gb_second_x86: 0.000_004_166_7,
+            provisioned_gb_second_arm: 0.000_003_333_4,
+            provisioned_duration_gb_second_x86: 0.000_009_722_2,
+            provisioned_duration_gb_second_arm: 0.000_007_777_8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +294,10 @@ pub struct FunctionRule {
     pub matcher: FunctionMatch,
     pub tier: Tier,
     pub alarms: FunctionAlarmOverrides,
+    /// Reserved concurrency trimtab sets on each matching function; `None` leaves it alone
+    /// (and removes a value trimtab itself set earlier).
+    pub reserved_concurrency: Option<u32>,
+    pub cold_start: ColdStartOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -177,6 +311,7 @@ pub struct FunctionAlarmOverrides {
 pub struct TableEntry {
     pub name: String,
     pub alarms: TableAlarmOverrides,
+    pub scaling: TableScalingOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use super::Tags;
 use super::alarm::ObservedAlarm;
+use super::events::{ObservedRule, RuleTarget};
+use super::lambda::{AccountConcurrency, Alias, Permission};
+use super::scaling::{ObservedScalingPolicy, ScalableTarget};
 use super::dynamodb::TableInfo;
 use super::lambda::{FunctionDetail, FunctionSummary};
 use super::sns::Subscription;
@@ -36,6 +39,22 @@ pub struct Observed {
     pub unknown_functions: BTreeSet<String>,
     /// Desired tables whose state could not be read this cycle.
     pub unknown_tables: BTreeSet<String>,
+    /// GetAccountSettings, read when reserved concurrency is desired or was set by trimtab.
+    pub account_concurrency: Option<AccountConcurrency>,
+    /// Scalable targets in the Lambda namespace for in-scope functions, and in the DynamoDB
+    /// namespace for desired tables and their indexes.
+    pub scalable_targets: Vec<ScalableTarget>,
+    /// Scaling policies on those targets (whoever made them).
+    pub scaling_policies: Vec<ObservedScalingPolicy>,
+    /// Aliases of the functions whose aliases were read this cycle (critical functions whose
+    /// provisioned concurrency is not yet in place), by function.
+    pub aliases: BTreeMap<String, Vec<Alias>>,
+    /// EventBridge rules whose names carry the ownership prefix, by name.
+    pub rules: BTreeMap<String, ObservedRule>,
+    /// Targets of those rules, by rule name.
+    pub rule_targets: BTreeMap<String, Vec<RuleTarget>>,
+    /// Resource-policy statements of the functions whose policy was read this cycle.
+    pub permissions: BTreeMap<String, Vec<Permission>>,
 }
 
 impl Observed {
@@ -52,6 +71,13 @@ impl Observed {
             metrics: BTreeMap::new(),
             unknown_functions: BTreeSet::new(),
             unknown_tables: BTreeSet::new(),
+            account_concurrency: None,
+            scalable_targets: Vec::new(),
+            scaling_policies: Vec::new(),
+            aliases: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            rule_targets: BTreeMap::new(),
+            permissions: BTreeMap::new(),
         }
     }
 }
