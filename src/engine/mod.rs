@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod governor;
 pub mod observe;
+mod observe_capacity;
 pub mod render;
 pub mod runtime;
 pub mod status;
@@ -114,6 +115,17 @@ impl CycleReport {
     }
 }
 
+/// The rate limits in force: the configured ones, and for the Lambda control plane (shared by
+/// the whole account, 15 req/s) the configured budget's share of it unless set explicitly.
+pub fn rate_limits(desired: &Desired) -> BTreeMap<String, f64> {
+    let mut limits = desired.cloud.rate_limits.clone();
+    let bucket = crate::cloud::Op::ListFunctions.bucket();
+    limits.entry(bucket.to_string()).or_insert_with(|| {
+        crate::cloud::ops::aws_quota(bucket) * desired.capacity.control_plane_budget
+    });
+    limits
+}
+
 /// Observe, plan and apply against one account.
 #[derive(Debug)]
 pub struct Engine {
@@ -134,7 +146,7 @@ impl Engine {
         let gov = Governor::new(
             clock,
             telemetry.clone(),
-            desired.cloud.rate_limits.clone(),
+            rate_limits(desired),
             desired.executor.clone(),
         );
         let heartbeat = Heartbeat::default();

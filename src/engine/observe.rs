@@ -33,7 +33,7 @@ use super::tag_cache::TagCache;
 /// GetMetricData's limit of queries per call.
 pub const METRIC_QUERIES_PER_CALL: usize = 500;
 /// Concurrent per-resource reads (GetFunction, ListTagsForResource, DescribeTable).
-const READ_CONCURRENCY: usize = 16;
+pub(super) const READ_CONCURRENCY: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -47,6 +47,20 @@ pub enum ObserveError {
     },
     #[error("listing SNS topics")]
     ListTopics(#[source] CloudError),
+    #[error("reading the account's Lambda concurrency settings")]
+    AccountSettings(#[source] CloudError),
+    #[error("listing Application Auto Scaling targets")]
+    ScalableTargets(#[source] CloudError),
+    #[error("listing Application Auto Scaling policies")]
+    ScalingPolicies(#[source] CloudError),
+    #[error("listing trimtab's warm-up rules")]
+    ListRules(#[source] CloudError),
+    #[error("listing the targets of rule {rule}")]
+    ListTargets {
+        rule: String,
+        #[source]
+        source: CloudError,
+    },
     #[error("reading the subscriptions of topic {arn}")]
     ListSubscriptions {
         arn: String,
@@ -83,10 +97,12 @@ struct CachedMetrics {
 /// Reads the account. Holds only caches that are safe to lose.
 #[derive(Debug)]
 pub struct Observer {
-    cloud: Cloud,
-    gov: Governor,
+    pub(super) cloud: Cloud,
+    pub(super) gov: Governor,
     tags: Arc<TagCache>,
     metrics: Mutex<Option<CachedMetrics>>,
+    /// Where the rotating re-verification of warm-up permissions continues next cycle.
+    pub(super) permission_cursor: std::sync::atomic::AtomicUsize,
 }
 
 fn account_of(arn: &str) -> Option<String> {
@@ -103,6 +119,7 @@ impl Observer {
             gov,
             tags,
             metrics: Mutex::new(None),
+            permission_cursor: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -120,6 +137,7 @@ impl Observer {
         observed.alarms = alarms?;
         observed.topics = topics?;
         self.tables(desired, &mut observed).await;
+        self.capacity(desired, &mut observed).await?;
         if desired.observe.metrics {
             observed.metrics = self.metrics(desired, &observed).await;
         }

@@ -83,7 +83,7 @@ fn register(cx: &mut Cx<'_>, target: &ScalableTarget) -> CloudResult<()> {
         .find(|t| t.resource_id == target.resource_id && t.dimension == target.dimension);
     if let Some(t) = existing {
         *t = target.clone();
-        return Ok(());
+        return scale_into_range(cx, target);
     }
     let ns = target.dimension.namespace();
     let in_ns = cx
@@ -106,6 +106,37 @@ fn register(cx: &mut Cx<'_>, target: &ScalableTarget) -> CloudResult<()> {
     cx.st
         .scalable_targets
         .sort_by_key(|t| key(&t.resource_id, t.dimension));
+    scale_into_range(cx, target)
+}
+
+/// Like AWS: once a function alias is a scalable target, Application Auto Scaling keeps its
+/// provisioned concurrency within [min, max], configuring it (at min) if there was none.
+/// Deregistering leaves the configuration in place, as AWS does, which is why trimtab deletes
+/// it explicitly when it tears provisioned concurrency down.
+fn scale_into_range(cx: &mut Cx<'_>, target: &ScalableTarget) -> CloudResult<()> {
+    if target.dimension != ScalableDimension::LambdaProvisionedConcurrency {
+        return Ok(());
+    }
+    let Some((name, qualifier)) = target
+        .resource_id
+        .strip_prefix("function:")
+        .and_then(|r| r.split_once(':'))
+    else {
+        return Ok(());
+    };
+    let current = cx
+        .st
+        .functions
+        .get(name)
+        .and_then(|f| f.provisioned.get(qualifier))
+        .map(|pc| pc.requested);
+    let wanted = current
+        .unwrap_or(target.min_capacity)
+        .clamp(target.min_capacity, target.max_capacity)
+        .max(1);
+    if current != Some(wanted) {
+        super::provisioned::put(cx, name, qualifier, wanted)?;
+    }
     Ok(())
 }
 
