@@ -258,9 +258,13 @@ pub async fn run(
         opts.config_path.display().to_string(),
         desired.interval,
     );
+    // Signals first: a SIGHUP or SIGTERM during start-up (loading credentials can take seconds)
+    // must not fall through to the default action and kill the process uncleanly.
+    let cancel = CancellationToken::new();
+    let (reload_tx, mut reload_rx) = mpsc::channel(8);
+    spawn_signal_handler(cancel.clone(), reload_tx.clone())?;
     let listener = server::bind(opts.listen).await?;
     let account = connect(&desired, clock.clone()).await?;
-    let cancel = CancellationToken::new();
     let server_stop = CancellationToken::new();
     let server_task = tokio::spawn(server::serve(
         listener,
@@ -270,8 +274,6 @@ pub async fn run(
     ));
     tracing::info!(listen = %opts.listen, backend = ?desired.cloud.backend, interval_s = desired.interval.as_secs_f64(), "trimtab running");
 
-    let (reload_tx, mut reload_rx) = mpsc::channel(8);
-    spawn_signal_handler(cancel.clone(), reload_tx.clone())?;
     let _watcher = watch_config(&opts.config_path, reload_tx);
 
     let engine = Engine::new(
