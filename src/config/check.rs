@@ -128,6 +128,11 @@ pub(crate) fn int<T: TryFrom<i64>>(
     // Bounds are small enough that the f64 comparison is exact.
     match T::try_from(x) {
         Ok(t) if b.contains(x as f64) => Some(t),
+        // Within an open-ended range but beyond the model's integer type.
+        Err(_) if b.contains(x as f64) => {
+            d.error(&v.span(), format!("`{path}`: integer {x} is too large"));
+            None
+        }
         _ => {
             out_of_range(d, &v.span(), path, &b, &x.to_string());
             None
@@ -192,6 +197,60 @@ pub(crate) fn is_name_prefix(s: &str) -> bool {
 /// A Lambda function name (not an ARN): 1 to 64 letters, digits, `-` or `_`.
 pub(crate) fn is_function_name(s: &str) -> bool {
     (1..=64).contains(&s.len()) && chars_in(s, "-_")
+}
+
+/// A Lambda alias name: 1 to 128 letters, digits, `-` or `_`, and not only digits (that would
+/// be a version). `$LATEST` fails the character check.
+pub(crate) fn is_alias_name(s: &str) -> bool {
+    (1..=128).contains(&s.len()) && chars_in(s, "-_") && !s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Why `s` is not a warm-up schedule, completing a sentence that starts with the quoted value;
+/// `None` when it is one. EventBridge takes `rate(N unit)` (singular unit for 1, plural above)
+/// and six-field `cron(...)`; a warm-up rate is at least a minute and counted in minutes or
+/// hours (a day apart, no instance is still warm).
+pub(crate) fn schedule_problem(s: &str) -> Option<String> {
+    const FORMS: &str = "write \"rate(N minutes)\", \"rate(N hours)\" or \"cron(...)\"";
+    if let Some(body) = s.strip_prefix("rate(").and_then(|b| b.strip_suffix(')')) {
+        let generic = Some(format!("is not a rate expression: {FORMS}"));
+        let Some((n, unit)) = body.split_once(' ') else {
+            return generic;
+        };
+        if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+            return generic;
+        }
+        let Ok(n) = n.parse::<u64>() else {
+            return generic;
+        };
+        let (singular, plural) = match unit {
+            "minute" | "minutes" => ("minute", "minutes"),
+            "hour" | "hours" => ("hour", "hours"),
+            "second" | "seconds" => {
+                return Some("is too frequent: a warm-up rate is at least 1 minute".into());
+            }
+            "day" | "days" => return Some("is not a warm-up rate: use minutes or hours".into()),
+            _ => return generic,
+        };
+        return match n {
+            0 => Some("is too frequent: a warm-up rate is at least 1 minute".into()),
+            1 if unit != singular => Some(format!(
+                "must be written \"rate(1 {singular})\": EventBridge wants a singular unit for 1"
+            )),
+            2.. if unit != plural => Some(format!(
+                "must be written \"rate({n} {plural})\": EventBridge wants a plural unit above 1"
+            )),
+            _ => None,
+        };
+    }
+    if let Some(body) = s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')) {
+        let fields = body.split_whitespace().count();
+        return (fields != 6).then(|| {
+            format!(
+                "has {fields} fields: a cron expression has 6 (minutes hours day-of-month month day-of-week year)"
+            )
+        });
+    }
+    Some(format!("is not a schedule expression: {FORMS}"))
 }
 
 /// A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`.
@@ -282,6 +341,38 @@ mod tests {
         assert!(!is_topic_arn("arn:aws:sqs:us-east-1:123456789012:alerts"));
         assert!(is_endpoint_url("http://127.0.0.1:5000") && !is_endpoint_url("localhost:5000"));
         assert!(!is_tag_key("aws:cloudformation:stack-name") && is_tag_key("team"));
+        assert!(is_alias_name("live") && is_alias_name("v2") && is_alias_name("blue_green-1"));
+        assert!(!is_alias_name("$LATEST") && !is_alias_name("12") && !is_alias_name(""));
+        assert!(!is_alias_name(&"a".repeat(129)) && !is_alias_name("my alias"));
+    }
+
+    #[test]
+    fn schedules() {
+        for ok in [
+            "rate(1 minute)",
+            "rate(5 minutes)",
+            "rate(1 hour)",
+            "rate(2 hours)",
+            "cron(0/5 8-17 ? * MON-FRI *)",
+        ] {
+            assert_eq!(schedule_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "rate(5 minute)",
+            "rate(1 minutes)",
+            "rate(0 minutes)",
+            "rate(30 seconds)",
+            "rate(1 day)",
+            "rate(5  minutes)",
+            "rate(-5 minutes)",
+            "rate(five minutes)",
+            "rate(5)",
+            "cron(0/5 * * * *)",
+            "every 5 minutes",
+            "",
+        ] {
+            assert!(schedule_problem(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

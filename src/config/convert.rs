@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::alarms;
+use super::capacity;
 use super::check::{self, Bounds};
 use super::defaults;
 use super::diag::{Diags, hint};
@@ -47,8 +48,12 @@ pub(crate) fn desired(d: &mut Diags<'_>, raw: &Raw) -> Desired {
     let ownership = ownership(d, &raw.ownership);
     let notifications = notifications(d, &raw.notifications, &ownership.name_prefix);
     let (alarms, application) = alarms::global(d, &raw.alarms);
-    let functions = rules::functions(d, &raw.functions, &alarms);
-    let tables = rules::tables(d, &raw.tables, &alarms);
+    let capacity = capacity::capacity(d, &raw.capacity);
+    control_plane_once(d, raw);
+    let cold_start = capacity::cold_start(d, &raw.cold_start);
+    let table_scaling = capacity::table_scaling(d, &raw.table_scaling);
+    let functions = rules::functions(d, &raw.functions, &alarms, &cold_start);
+    let tables = rules::tables(d, &raw.tables, &alarms, &table_scaling);
 
     Desired {
         interval,
@@ -62,10 +67,10 @@ pub(crate) fn desired(d: &mut Diags<'_>, raw: &Raw) -> Desired {
         application,
         observe: observe(d, &raw.observe),
         executor: executor(d, &raw.executor),
-        capacity: defaults::capacity(),
-        cold_start: defaults::cold_start(),
-        table_scaling: defaults::table_scaling(),
-        prices: crate::model::Prices::default(),
+        capacity,
+        cold_start,
+        table_scaling,
+        prices: capacity::prices(d, &raw.prices),
     }
 }
 
@@ -125,6 +130,27 @@ fn cloud(d: &mut Diags<'_>, raw: &RawCloud) -> CloudSettings {
         endpoint_url,
         rate_limits,
         simulated: Default::default(),
+    }
+}
+
+/// `capacity.control_plane_budget` sets the default rate of the `lambda:control-plane` bucket;
+/// writing the bucket's rate as well leaves one of them without effect.
+fn control_plane_once(d: &mut Diags<'_>, raw: &Raw) {
+    let bucket = "lambda:control-plane";
+    let rate = raw
+        .cloud
+        .rate_limits
+        .iter()
+        .flat_map(|m| m.get_ref())
+        .find(|(name, _)| name.get_ref() == bucket);
+    if let (Some(budget), Some((name, _))) = (&raw.capacity.control_plane_budget, rate) {
+        let later = budget.span().start.max(name.span().start);
+        d.error_at(
+            later,
+            format!(
+                "`capacity.control_plane_budget` and `cloud.rate_limits.\"{bucket}\"` both set trimtab's Lambda control-plane rate; keep one"
+            ),
+        );
     }
 }
 

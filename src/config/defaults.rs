@@ -129,42 +129,77 @@ pub const SIM_USED_MEMORY_FRACTION: f64 = 0.5;
 pub const SIM_CAPACITY: u64 = 5;
 pub const SIM_PEAK_UNITS: f64 = 1.0;
 
-/// Issue 3 defaults: capacity guard rails, cold starts by tier, DynamoDB auto scaling.
+/// AWS refuses reserved concurrency that leaves fewer than 100 unreserved executions; plans that
+/// would go below the floor are refused before AWS is asked.
+pub const UNRESERVED_FLOOR: u32 = 100;
+/// A tenth of the account's shared 15 req/s Lambda control plane (1.5 req/s): the rest is the
+/// operator's deployments'.
+pub const CONTROL_PLANE_BUDGET: f64 = 0.10;
+
+/// The alias that carries provisioned concurrency (never `$LATEST`, which AWS refuses).
+pub const ALIAS: &str = "live";
+/// Publishing versions and moving an alias is the deployment pipeline's job unless asked.
+pub const MANAGE_ALIAS: bool = false;
+/// Scale out when 70 % of the provisioned instances are busy, as in AWS's own examples: headroom
+/// for a burst while scaling catches up.
+pub const PROVISIONED_TARGET_UTILIZATION: f64 = 0.7;
+pub const PROVISIONED_MIN: u32 = 1;
+pub const PROVISIONED_MAX: u32 = 10;
+/// Lambda reclaims idle execution environments after some minutes (undocumented; commonly 5 to
+/// 15), so a ping every 5 minutes keeps one warm.
+pub const WARMUP_SCHEDULE: &str = "rate(5 minutes)";
+pub const WARMUP_CONCURRENCY: u32 = 1;
+/// A warm-up invocation returns at once; 50 ms is a generous billed duration for the estimate.
+pub const WARMUP_ASSUMED_DURATION_MS: u32 = 50;
+
+pub const TABLE_SCALING_ENABLED: bool = true;
+/// Percent of provisioned capacity consumed before scaling out, the DynamoDB console's default.
+pub const TABLE_TARGET_UTILIZATION: f64 = 70.0;
+/// Read and write units, each: the floor matches a new provisioned table's 5 units.
+pub const TABLE_MIN_UNITS: u32 = 5;
+pub const TABLE_MAX_UNITS: u32 = 1000;
+pub const TABLE_DISABLE_SCALE_IN: bool = false;
+
+// Prices default to `Prices::default()` in the model: AWS-FACTS.md's us-east-1 list prices.
+
+/// Capacity guard rails with every default.
 pub fn capacity() -> crate::model::CapacitySettings {
     crate::model::CapacitySettings {
-        unreserved_floor: 100,
-        control_plane_budget: 0.10,
+        unreserved_floor: UNRESERVED_FLOOR,
+        control_plane_budget: CONTROL_PLANE_BUDGET,
     }
 }
 
+/// Cold-start settings with every default.
 pub fn cold_start() -> crate::model::ColdStartSettings {
     crate::model::ColdStartSettings {
-        alias: "live".into(),
-        manage_alias: false,
+        alias: ALIAS.into(),
+        manage_alias: MANAGE_ALIAS,
         provisioned: crate::model::ProvisionedSettings {
-            target_utilization: 0.7,
-            min: 1,
-            max: 10,
+            target_utilization: PROVISIONED_TARGET_UTILIZATION,
+            min: PROVISIONED_MIN,
+            max: PROVISIONED_MAX,
             scale_in_cooldown_s: None,
             scale_out_cooldown_s: None,
         },
         warmup: crate::model::WarmupSettings {
-            schedule: "rate(5 minutes)".into(),
-            concurrency: 1,
-            assumed_duration_ms: 50,
+            schedule: WARMUP_SCHEDULE.into(),
+            concurrency: WARMUP_CONCURRENCY,
+            assumed_duration_ms: WARMUP_ASSUMED_DURATION_MS,
         },
     }
 }
 
+/// DynamoDB auto scaling with every default.
 pub fn table_scaling() -> crate::model::TableScaling {
     crate::model::TableScaling {
-        enabled: true,
-        target_utilization: 70.0,
-        read_min: 5,
-        read_max: 1000,
-        write_min: 5,
-        write_max: 1000,
-        disable_scale_in: false,
+        enabled: TABLE_SCALING_ENABLED,
+        target_utilization: TABLE_TARGET_UTILIZATION,
+        read_min: TABLE_MIN_UNITS,
+        read_max: TABLE_MAX_UNITS,
+        write_min: TABLE_MIN_UNITS,
+        write_max: TABLE_MAX_UNITS,
+        disable_scale_in: TABLE_DISABLE_SCALE_IN,
         scale_in_cooldown_s: None,
         scale_out_cooldown_s: None,
     }

@@ -7,6 +7,7 @@
 //! into one collector and keeps going, so a run lists all problems, not just the first.
 
 mod alarms;
+mod capacity;
 mod check;
 mod convert;
 pub mod defaults;

@@ -46,6 +46,10 @@ pub(crate) struct Raw {
     pub tables: Vec<RawTable>,
     pub observe: RawObserve,
     pub executor: RawExecutor,
+    pub capacity: RawCapacity,
+    pub cold_start: RawColdStart,
+    pub table_scaling: RawScaling,
+    pub prices: RawPrices,
     pub simulated: RawSimulated,
 }
 
@@ -124,17 +128,76 @@ pub(crate) struct RawFunction {
     pub name: Opt<String>,
     pub name_prefix: Opt<String>,
     pub tags: Opt<Pairs<String>>,
+    /// Whether `tier` is written at all: checks that depend on the tier skip a wrong one
+    /// (already reported) instead of assuming the default.
+    pub tier_written: bool,
     pub tier: Opt<Tier>,
     pub duration: RawRule,
     pub error_rate: RawRule,
     pub throttles: RawRule,
+    pub reserved_concurrency: Opt<i64>,
+    pub cold_start: RawColdStartOverride,
+}
+
+/// `[functions.cold_start]`: per-rule overrides of `[cold_start]`.
+pub(crate) struct RawColdStartOverride {
+    pub provisioned_min: Opt<i64>,
+    pub provisioned_max: Opt<i64>,
+    pub target_utilization: Opt<f64>,
+    pub warmup_concurrency: Opt<i64>,
+    pub warmup_schedule: Opt<String>,
 }
 
 pub(crate) struct RawTable {
     pub offset: usize,
     pub name: Opt<String>,
     pub throttles: RawRule,
+    pub scaling: RawScaling,
 }
+
+pub(crate) struct RawCapacity {
+    pub unreserved_floor: Opt<i64>,
+    pub control_plane_budget: Opt<f64>,
+}
+
+pub(crate) struct RawColdStart {
+    pub alias: Opt<String>,
+    pub manage_alias: Opt<bool>,
+    pub provisioned: RawProvisioned,
+    pub warmup: RawWarmup,
+}
+
+pub(crate) struct RawProvisioned {
+    pub target_utilization: Opt<f64>,
+    pub min: Opt<i64>,
+    pub max: Opt<i64>,
+    pub scale_in_cooldown: Opt<Duration>,
+    pub scale_out_cooldown: Opt<Duration>,
+}
+
+pub(crate) struct RawWarmup {
+    pub schedule: Opt<String>,
+    pub concurrency: Opt<i64>,
+    pub assumed_duration_ms: Opt<i64>,
+}
+
+/// `[table_scaling]`, or a table's `[tables.scaling]` overrides of it (which have no cooldowns).
+pub(crate) struct RawScaling {
+    /// Dotted path of the table, `table_scaling` or `tables.scaling`, for messages.
+    pub path: String,
+    pub enabled: Opt<bool>,
+    pub target_utilization: Opt<f64>,
+    pub read_min: Opt<i64>,
+    pub read_max: Opt<i64>,
+    pub write_min: Opt<i64>,
+    pub write_max: Opt<i64>,
+    pub disable_scale_in: Opt<bool>,
+    pub scale_in_cooldown: Opt<Duration>,
+    pub scale_out_cooldown: Opt<Duration>,
+}
+
+/// `[prices]`: each key's value, in the order of [`super::capacity::PRICES`].
+pub(crate) struct RawPrices(pub Vec<Opt<f64>>);
 
 pub(crate) struct RawObserve {
     pub metrics: Opt<bool>,
@@ -255,6 +318,28 @@ pub(crate) fn read(mut root: Section<'_>, d: &mut Diags<'_>) -> Raw {
     };
     s.finish(d);
 
+    let mut s = root.section(d, "capacity");
+    let capacity = RawCapacity {
+        unreserved_floor: s.int(d, "unreserved_floor"),
+        control_plane_budget: s.number(d, "control_plane_budget"),
+    };
+    s.finish(d);
+
+    let cold_start = read_cold_start(root.section(d, "cold_start"), d);
+
+    let mut s = root.section(d, "table_scaling");
+    let table_scaling = read_scaling(&mut s, d, true);
+    s.finish(d);
+
+    let mut s = root.section(d, "prices");
+    let prices = RawPrices(
+        super::capacity::PRICES
+            .iter()
+            .map(|&(key, _)| s.number(d, key))
+            .collect(),
+    );
+    s.finish(d);
+
     let simulated = read_simulated(root.section(d, "simulated"), d);
     root.finish(d);
 
@@ -269,6 +354,10 @@ pub(crate) fn read(mut root: Section<'_>, d: &mut Diags<'_>) -> Raw {
         tables,
         observe,
         executor,
+        capacity,
+        cold_start,
+        table_scaling,
+        prices,
         simulated,
     }
 }
@@ -360,22 +449,36 @@ fn read_function(mut s: Section<'_>, d: &mut Diags<'_>) -> RawFunction {
     let name = s.string(d, "name");
     let name_prefix = s.string(d, "name_prefix");
     let tags = s.string_map(d, "tags");
+    let tier_written = s.has("tier");
     let tier = s.choice(d, "tier", TIERS);
     let mut a = s.section(d, "alarms");
     let duration = read_rule_table(&mut a, d, "duration", "threshold_ms");
     let error_rate = read_rule_table(&mut a, d, "error_rate", "threshold_percent");
     let throttles = read_rule_table(&mut a, d, "throttles", "threshold");
     a.finish(d);
+    let reserved_concurrency = s.int(d, "reserved_concurrency");
+    let mut c = s.section(d, "cold_start");
+    let cold_start = RawColdStartOverride {
+        provisioned_min: c.int(d, "provisioned_min"),
+        provisioned_max: c.int(d, "provisioned_max"),
+        target_utilization: c.number(d, "target_utilization"),
+        warmup_concurrency: c.int(d, "warmup_concurrency"),
+        warmup_schedule: c.string(d, "warmup_schedule"),
+    };
+    c.finish(d);
     s.finish(d);
     RawFunction {
         offset,
         name,
         name_prefix,
         tags,
+        tier_written,
         tier,
         duration,
         error_rate,
         throttles,
+        reserved_concurrency,
+        cold_start,
     }
 }
 
@@ -385,12 +488,65 @@ fn read_table(mut s: Section<'_>, d: &mut Diags<'_>) -> RawTable {
     let mut a = s.section(d, "alarms");
     let throttles = read_rule_table(&mut a, d, "throttles", "threshold");
     a.finish(d);
+    let mut t = s.section(d, "scaling");
+    let scaling = read_scaling(&mut t, d, false);
+    t.finish(d);
     s.finish(d);
     RawTable {
         offset,
         name,
         throttles,
+        scaling,
     }
+}
+
+fn read_cold_start(mut s: Section<'_>, d: &mut Diags<'_>) -> RawColdStart {
+    let alias = s.string(d, "alias");
+    let manage_alias = s.bool(d, "manage_alias");
+    let mut p = s.section(d, "provisioned");
+    let provisioned = RawProvisioned {
+        target_utilization: p.number(d, "target_utilization"),
+        min: p.int(d, "min"),
+        max: p.int(d, "max"),
+        scale_in_cooldown: p.duration(d, "scale_in_cooldown"),
+        scale_out_cooldown: p.duration(d, "scale_out_cooldown"),
+    };
+    p.finish(d);
+    let mut w = s.section(d, "warmup");
+    let warmup = RawWarmup {
+        schedule: w.string(d, "schedule"),
+        concurrency: w.int(d, "concurrency"),
+        assumed_duration_ms: w.int(d, "assumed_duration_ms"),
+    };
+    w.finish(d);
+    s.finish(d);
+    RawColdStart {
+        alias,
+        manage_alias,
+        provisioned,
+        warmup,
+    }
+}
+
+/// The keys of `[table_scaling]`; a table's `[tables.scaling]` has the same but the cooldowns.
+fn read_scaling(s: &mut Section<'_>, d: &mut Diags<'_>, cooldowns: bool) -> RawScaling {
+    let mut raw = RawScaling {
+        path: s.path().to_string(),
+        enabled: s.bool(d, "enabled"),
+        target_utilization: s.number(d, "target_utilization"),
+        read_min: s.int(d, "read_min"),
+        read_max: s.int(d, "read_max"),
+        write_min: s.int(d, "write_min"),
+        write_max: s.int(d, "write_max"),
+        disable_scale_in: s.bool(d, "disable_scale_in"),
+        scale_in_cooldown: None,
+        scale_out_cooldown: None,
+    };
+    if cooldowns {
+        raw.scale_in_cooldown = s.duration(d, "scale_in_cooldown");
+        raw.scale_out_cooldown = s.duration(d, "scale_out_cooldown");
+    }
+    raw
 }
 
 fn read_simulated(mut s: Section<'_>, d: &mut Diags<'_>) -> RawSimulated {

@@ -1,18 +1,19 @@
-//! Function and table rules: which resources trimtab manages, how (tier), and their alarm
-//! overrides. Function rules come out in precedence order, explicit names first and selectors
+//! Function and table rules: which resources trimtab manages, how (tier), and their alarm,
+//! concurrency, cold-start and scaling overrides. Function rules come out in precedence order, explicit names first and selectors
 //! after them in file order, because a function takes the first rule that matches it.
 
 use std::collections::BTreeMap;
 
 use super::alarms::{self, override_rule};
+use super::capacity;
 use super::check;
 use super::defaults;
 use super::diag::Diags;
 use super::raw::{RawFunction, RawTable, S};
 use super::walk::Pairs;
 use crate::model::{
-    AlarmDefaults, FunctionAlarmOverrides, FunctionMatch, FunctionRule, TableAlarmOverrides,
-    TableEntry, Tags,
+    AlarmDefaults, ColdStartSettings, FunctionAlarmOverrides, FunctionMatch, FunctionRule,
+    TableAlarmOverrides, TableEntry, TableScaling, Tags,
 };
 
 fn tags(d: &mut Diags<'_>, v: &Option<S<Pairs<String>>>, path: &str) -> Tags {
@@ -121,6 +122,7 @@ pub(crate) fn functions(
     d: &mut Diags<'_>,
     raw: &[RawFunction],
     globals: &AlarmDefaults,
+    cold_start: &ColdStartSettings,
 ) -> Vec<FunctionRule> {
     let (mut names, mut selectors) = (Seen(BTreeMap::new()), Seen(BTreeMap::new()));
     let (mut by_name, mut by_selector) = (Vec::new(), Vec::new());
@@ -131,13 +133,20 @@ pub(crate) fn functions(
             error_rate: override_rule(d, &f.error_rate, &alarms::ERROR_RATE, &globals.error_rate),
             throttles: override_rule(d, &f.throttles, &alarms::THROTTLES, &globals.throttles),
         };
+        // A wrong tier is already reported; checks that depend on the tier skip it.
+        let tier = match (&f.tier, f.tier_written) {
+            (Some(t), _) => Some(*t.get_ref()),
+            (None, false) => Some(defaults::TIER),
+            (None, true) => None,
+        };
+        let (reserved_concurrency, cold_start) = capacity::function(d, f, tier, cold_start);
         let Some(matcher) = matcher else { continue };
         let rule = FunctionRule {
-            tier: f.tier.as_ref().map_or(defaults::TIER, |t| *t.get_ref()),
+            tier: tier.unwrap_or(defaults::TIER),
             alarms: overrides,
             matcher,
-            reserved_concurrency: None,
-            cold_start: Default::default(),
+            reserved_concurrency,
+            cold_start,
         };
         match rule.matcher {
             FunctionMatch::Name(_) => by_name.push(rule),
@@ -152,6 +161,7 @@ pub(crate) fn tables(
     d: &mut Diags<'_>,
     raw: &[RawTable],
     globals: &AlarmDefaults,
+    scaling: &TableScaling,
 ) -> Vec<TableEntry> {
     let mut names = Seen(BTreeMap::new());
     let mut out = Vec::new();
@@ -162,6 +172,7 @@ pub(crate) fn tables(
             &alarms::DYNAMODB_THROTTLES,
             &globals.dynamodb_throttles,
         );
+        let table_scaling = capacity::table(d, &t.scaling, scaling);
         let Some(name) = &t.name else {
             d.error_at(t.offset, "missing key `name` in [[tables]]");
             continue;
@@ -183,7 +194,7 @@ pub(crate) fn tables(
         out.push(TableEntry {
             name: valid,
             alarms: TableAlarmOverrides { throttles },
-            scaling: Default::default(),
+            scaling: table_scaling,
         });
     }
     out

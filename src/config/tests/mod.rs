@@ -1,6 +1,7 @@
 //! Tests of the configuration loader: every diagnostic's exact text, defaults, overrides, rule
 //! precedence, and the shipped example files.
 
+mod capacity;
 mod diagnostics;
 mod semantics;
 
