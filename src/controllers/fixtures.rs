@@ -178,3 +178,200 @@ pub fn with_alarms(mut o: Observed, alarms: impl IntoIterator<Item = AlarmSpec>)
     }
     o
 }
+
+// ---- Capacity fixtures: function details, rules, tables, and a reference model of apply. ----
+
+/// A rule naming one function.
+pub fn function_rule(name: &str, tier: Tier) -> FunctionRule {
+    FunctionRule {
+        matcher: FunctionMatch::Name(name.into()),
+        tier,
+        alarms: FunctionAlarmOverrides::default(),
+        reserved_concurrency: None,
+        cold_start: ColdStartOverride::default(),
+    }
+}
+
+pub fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Records `name` as read with GetFunction: these tags and this reserved concurrency (the
+/// function is added to the account if it is not there yet).
+pub fn with_detail(
+    mut o: Observed,
+    name: &str,
+    tag_pairs: &[(&str, &str)],
+    reserved: Option<u32>,
+) -> Observed {
+    let f = o
+        .functions
+        .entry(name.to_string())
+        .or_insert_with(|| function(name));
+    f.detail = Some(FunctionDetail {
+        summary: f.summary.clone(),
+        tags: tags(tag_pairs),
+        reserved_concurrency: reserved,
+    });
+    o
+}
+
+/// Every function of the account read with GetFunction, untagged and without reserved
+/// concurrency.
+pub fn with_details(mut o: Observed) -> Observed {
+    let names: Vec<String> = o.functions.keys().cloned().collect();
+    for name in names {
+        o = with_detail(o, &name, &[], None);
+    }
+    o
+}
+
+/// A PROVISIONED table with these global secondary indexes.
+pub fn provisioned_table(name: &str, indexes: &[&str]) -> TableInfo {
+    TableInfo {
+        name: name.into(),
+        arn: format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"),
+        billing_mode: BillingMode::Provisioned,
+        read_capacity: Some(5),
+        write_capacity: Some(5),
+        indexes: indexes.iter().map(|i| i.to_string()).collect(),
+    }
+}
+
+fn function_by_arn<'a>(o: &'a mut Observed, arn: &str) -> Option<&'a mut ObservedFunction> {
+    o.functions.values_mut().find(|f| f.summary.arn == arn)
+}
+
+fn detail_mut<'a>(o: &'a mut Observed, name: &str) -> Option<&'a mut FunctionDetail> {
+    o.functions.get_mut(name)?.detail.as_mut()
+}
+
+/// A reference model of `apply` for the capacity writes: the account as the next observation
+/// would see it after every write of `plan` succeeded. Provisioned-concurrency configs are not
+/// observed, so their writes change nothing here.
+pub fn apply(observed: &Observed, plan: &Plan) -> Observed {
+    let mut o = observed.clone();
+    let mut changes: Vec<&Change> = plan.changes.iter().collect();
+    changes.sort_by_key(|c| c.phase);
+    for write in changes.iter().flat_map(|c| &c.writes) {
+        match write {
+            Write::TagFunction { arn, tags } => {
+                if let Some(d) = function_by_arn(&mut o, arn).and_then(|f| f.detail.as_mut()) {
+                    d.tags.extend(tags.clone());
+                }
+            }
+            Write::UntagFunction { arn, keys } => {
+                if let Some(d) = function_by_arn(&mut o, arn).and_then(|f| f.detail.as_mut()) {
+                    d.tags.retain(|k, _| !keys.contains(k));
+                }
+            }
+            Write::PutFunctionConcurrency { function, reserved } => {
+                let old = detail_mut(&mut o, function)
+                    .and_then(|d| d.reserved_concurrency.replace(*reserved))
+                    .unwrap_or(0);
+                if let Some(a) = o.account_concurrency.as_mut() {
+                    a.unreserved = a.unreserved + old - reserved;
+                }
+            }
+            Write::DeleteFunctionConcurrency { function } => {
+                let old = detail_mut(&mut o, function)
+                    .and_then(|d| d.reserved_concurrency.take())
+                    .unwrap_or(0);
+                if let Some(a) = o.account_concurrency.as_mut() {
+                    a.unreserved += old;
+                }
+            }
+            Write::PublishAndCreateAlias { function, alias } => {
+                o.aliases.entry(function.clone()).or_default().push(Alias {
+                    name: alias.clone(),
+                    arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias}"),
+                    function_version: "1".into(),
+                });
+            }
+            Write::RegisterScalableTarget { target } => {
+                o.scalable_targets.retain(|t| {
+                    (&t.resource_id, t.dimension) != (&target.resource_id, target.dimension)
+                });
+                o.scalable_targets.push(target.clone());
+            }
+            Write::DeregisterScalableTarget {
+                resource_id,
+                dimension,
+            } => {
+                // Deregistering a target deletes its policies too.
+                o.scalable_targets
+                    .retain(|t| (&t.resource_id, t.dimension) != (resource_id, *dimension));
+                o.scaling_policies.retain(|p| {
+                    (&p.policy.resource_id, p.policy.dimension) != (resource_id, *dimension)
+                });
+            }
+            Write::PutScalingPolicy { policy } => {
+                let key = |p: &ScalingPolicy| (p.name.clone(), p.resource_id.clone(), p.dimension);
+                o.scaling_policies.retain(|p| key(&p.policy) != key(policy));
+                o.scaling_policies.push(ObservedScalingPolicy {
+                    arn: format!(
+                        "arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:x:resource/{}:policyName/{}",
+                        policy.resource_id, policy.name
+                    ),
+                    policy: policy.clone(),
+                    alarm_names: vec![format!("TargetTracking-{}-AlarmHigh", policy.resource_id)],
+                });
+            }
+            Write::DeleteScalingPolicy {
+                name,
+                resource_id,
+                dimension,
+            } => o.scaling_policies.retain(|p| {
+                (&p.policy.name, &p.policy.resource_id, p.policy.dimension)
+                    != (name, resource_id, *dimension)
+            }),
+            Write::PutRule { rule, .. } => {
+                o.rules.insert(
+                    rule.name.clone(),
+                    ObservedRule {
+                        arn: format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{}", rule.name),
+                        rule: rule.clone(),
+                    },
+                );
+            }
+            Write::DeleteRule { name } => {
+                o.rules.remove(name);
+                o.rule_targets.remove(name);
+            }
+            Write::PutTargets { rule, targets } => {
+                let live = o.rule_targets.entry(rule.clone()).or_default();
+                for t in targets {
+                    live.retain(|l| l.id != t.id);
+                    live.push(t.clone());
+                }
+            }
+            Write::RemoveTargets { rule, ids } => {
+                if let Some(live) = o.rule_targets.get_mut(rule) {
+                    live.retain(|t| !ids.contains(&t.id));
+                }
+            }
+            Write::AddPermission {
+                function,
+                permission,
+            } => o
+                .permissions
+                .entry(function.clone())
+                .or_default()
+                .push(permission.clone()),
+            Write::RemovePermission {
+                function,
+                statement_id,
+                ..
+            } => {
+                if let Some(p) = o.permissions.get_mut(function) {
+                    p.retain(|p| &p.statement_id != statement_id);
+                }
+            }
+            _ => {}
+        }
+    }
+    o
+}

@@ -3,9 +3,13 @@
 //! trustworthy and the controllers testable with tables of cases.
 
 pub mod alarms;
+pub mod coldstart;
+pub mod concurrency;
+pub mod cost;
 pub mod names;
 pub mod notifications;
 pub mod scope;
+pub mod table_scaling;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -40,6 +44,9 @@ pub enum TopicRef {
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let (mut plan, topic) = notifications::plan(desired, observed);
     plan.extend(alarms::plan(desired, observed, &topic));
+    plan.extend(concurrency::plan(desired, observed));
+    plan.extend(coldstart::plan(desired, observed));
+    plan.extend(table_scaling::plan(desired, observed));
     plan.sort();
     plan
 }
