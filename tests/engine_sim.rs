@@ -32,7 +32,7 @@ emails = ["oncall@example.com"]
 
 [[functions]]
 name = "api"
-tier = "critical"
+tier = "batch"
 
 [[functions]]
 name_prefix = "worker-"
@@ -43,6 +43,10 @@ name = "sessions"
 
 [observe]
 metrics = false
+
+# Capacity has its own suite (tests/capacity_sim.rs); these tests look at alarms alone.
+[table_scaling]
+enabled = false
 
 [simulated]
 [[simulated.functions]]

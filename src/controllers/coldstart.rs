@@ -67,6 +67,23 @@ fn removal_cause(
     })
 }
 
+/// Makes a removal wait until provisioned concurrency on the new alias is READY: the executor
+/// polls (bounded) before the first write, and if it never gets there the change fails and the
+/// old strategy stays for the next cycle. Provisioned concurrency takes minutes to allocate,
+/// and removing the old warm-up before then would leave the function cold.
+fn guard_on_provisioned(change: &mut crate::model::Change, function: &str, alias: &str) {
+    change.writes.insert(
+        0,
+        crate::model::Write::AwaitProvisionedConcurrency {
+            function: function.to_string(),
+            qualifier: alias.to_string(),
+        },
+    );
+    change.reason.push_str(&format!(
+        "; waits until provisioned concurrency on {alias} is READY"
+    ));
+}
+
 fn plan_function(
     desired: &Desired,
     observed: &Observed,
@@ -102,9 +119,12 @@ fn plan_function(
             // A new alias is being built under the same marker key, which it rewrites.
             let untag = tier != Some(Tier::Critical);
             if ready {
-                plan.changes.push(provisioned::remove(
-                    desired, observed, func, alias, untag, &cause,
-                ));
+                let mut change = provisioned::remove(desired, observed, func, alias, untag, &cause);
+                // Moving to another alias: the old one goes only once the new one is warm.
+                if tier == Some(Tier::Critical) {
+                    guard_on_provisioned(&mut change, func.name, &desired.cold_start.alias);
+                }
+                plan.changes.push(change);
             } else {
                 keep(
                     plan,
@@ -120,9 +140,11 @@ fn plan_function(
         if let Some(cause) = removal_cause(desired, tier, Tier::Standard, wanted) {
             let untag = tier != Some(Tier::Standard);
             if ready {
-                plan.changes.push(warmup::remove(
-                    desired, observed, func, rule_name, untag, &cause,
-                ));
+                let mut change = warmup::remove(desired, observed, func, rule_name, untag, &cause);
+                if tier == Some(Tier::Critical) {
+                    guard_on_provisioned(&mut change, func.name, &desired.cold_start.alias);
+                }
+                plan.changes.push(change);
             } else {
                 keep(plan, ResourceKind::Rule, rule_name.clone());
             }

@@ -81,7 +81,13 @@ fn tier_changes_build_the_new_strategy_before_removing_the_old() {
                 (ResourceKind::ScalingPolicy, "trimtab-pc-web"),
             ],
             removed: (ResourceKind::Rule, WEB_RULE),
-            writes: teardown_warmup.clone(),
+            // The warm-up goes only once provisioned concurrency on the alias is READY.
+            writes: std::iter::once(Write::AwaitProvisionedConcurrency {
+                function: "web".into(),
+                qualifier: "live".into(),
+            })
+            .chain(teardown_warmup.clone())
+            .collect(),
             cause: "critical tier now",
         },
         Case {

@@ -24,6 +24,11 @@ use super::tag_cache::TagCache;
 pub const DELETE_ALARMS_BATCH: usize = 100;
 /// EventBridge PutTargets takes at most this many targets per call.
 pub const PUT_TARGETS_BATCH: usize = 10;
+/// How long a change waits for provisioned concurrency to become READY before giving up (the
+/// old strategy then stays, and the next cycle tries again).
+pub const PROVISIONED_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often it looks while waiting.
+pub const PROVISIONED_POLL: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -208,7 +213,67 @@ impl Executor {
         }
     }
 
+    /// Deleting what is already gone is success: a teardown a crash interrupted, or a delete
+    /// planned for a resource trimtab does not read back (a provisioned-concurrency config),
+    /// must not fail every cycle.
     async fn run_write(&self, write: &Write) -> CloudResult<()> {
+        match self.run_write_once(write).await {
+            Err(e) if e.kind == crate::cloud::ErrorKind::NotFound && is_removal(write) => {
+                tracing::debug!(operation = e.op.name(), "already gone");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn await_provisioned(&self, function: &str, qualifier: &str) -> CloudResult<()> {
+        use crate::cloud::ErrorKind;
+        use crate::model::ProvisionedStatus;
+        let clock = self.gov.clock();
+        let deadline = clock.now() + PROVISIONED_READY_TIMEOUT;
+        let lambda = &self.cloud.lambda;
+        loop {
+            let status = match self
+                .gov
+                .call(Op::GetProvisionedConcurrencyConfig, || {
+                    lambda.get_provisioned_concurrency_config(function, qualifier)
+                })
+                .await
+            {
+                Ok(pc) => Some(pc),
+                // Application Auto Scaling may not have configured it yet.
+                Err(e) if e.kind == ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            match status {
+                Some(pc) if pc.status == ProvisionedStatus::Ready => return Ok(()),
+                Some(pc) if pc.status == ProvisionedStatus::Failed => {
+                    return Err(CloudError::new(
+                        ErrorKind::Other,
+                        Op::GetProvisionedConcurrencyConfig,
+                        format!(
+                            "provisioned concurrency on {function}:{qualifier} FAILED ({}); keeping the old cold-start strategy",
+                            pc.status_reason.unwrap_or_default()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if clock.now() >= deadline {
+                return Err(CloudError::new(
+                    ErrorKind::Transient,
+                    Op::GetProvisionedConcurrencyConfig,
+                    format!(
+                        "provisioned concurrency on {function}:{qualifier} not READY after {}s; keeping the old cold-start strategy until next cycle",
+                        PROVISIONED_READY_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            clock.sleep(PROVISIONED_POLL).await;
+        }
+    }
+
+    async fn run_write_once(&self, write: &Write) -> CloudResult<()> {
         let g = &self.gov;
         let (cw, lambda, aas, events, sns) = (
             &self.cloud.cloudwatch,
@@ -295,6 +360,10 @@ impl Executor {
                 })
                 .await
                 .map(|_| ()),
+            Write::AwaitProvisionedConcurrency {
+                function,
+                qualifier,
+            } => self.await_provisioned(function, qualifier).await,
             Write::DeleteProvisionedConcurrency {
                 function,
                 qualifier,
@@ -379,6 +448,22 @@ impl Executor {
             }
         }
     }
+}
+
+fn is_removal(write: &Write) -> bool {
+    matches!(
+        write,
+        Write::DeleteAlarms { .. }
+            | Write::UntagAlarm { .. }
+            | Write::DeleteFunctionConcurrency { .. }
+            | Write::UntagFunction { .. }
+            | Write::DeleteProvisionedConcurrency { .. }
+            | Write::DeregisterScalableTarget { .. }
+            | Write::DeleteScalingPolicy { .. }
+            | Write::DeleteRule { .. }
+            | Write::RemoveTargets { .. }
+            | Write::RemovePermission { .. }
+    )
 }
 
 fn skipped(change: &Change) -> ChangeOutcome {

@@ -155,6 +155,13 @@ pub enum Write {
         qualifier: String,
         requested: u32,
     },
+    /// Not a write: waits (bounded) until provisioned concurrency on the qualifier is READY, and
+    /// fails the change if it is FAILED or does not become ready in time. Guards the removal of
+    /// an old cold-start strategy, so a function is never left without warm capacity.
+    AwaitProvisionedConcurrency {
+        function: String,
+        qualifier: String,
+    },
     DeleteProvisionedConcurrency {
         function: String,
         qualifier: String,
