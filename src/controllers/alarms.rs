@@ -133,7 +133,7 @@ pub fn desired_alarms(
             out.push(b.build(
                 format!("{prefix}lambda-{name}-duration-{statistic}"),
                 target.clone(),
-                format!("{statistic} Duration of {name}"),
+                format!("{statistic} duration of {name}"),
                 AlarmMetric::Single(stat(
                     lambda_metric("Duration", name),
                     duration.period_s,
@@ -149,7 +149,7 @@ pub fn desired_alarms(
             out.push(b.build(
                 format!("{prefix}lambda-{name}-error-rate"),
                 target.clone(),
-                format!("Error rate of {name}"),
+                format!("error rate of {name}"),
                 AlarmMetric::Math(vec![
                     MathQuery::Stat {
                         id: "errors".into(),
@@ -178,7 +178,7 @@ pub fn desired_alarms(
             out.push(b.build(
                 format!("{prefix}lambda-{name}-throttles"),
                 target,
-                format!("Throttles of {name}"),
+                format!("throttles of {name}"),
                 AlarmMetric::Single(stat(
                     lambda_metric("Throttles", name),
                     throttles.period_s,
@@ -205,7 +205,7 @@ pub fn desired_alarms(
             out.push(b.build(
                 format!("{prefix}dynamodb-{}-throttles", table.name),
                 format!("dynamodb:{}", table.name),
-                format!("Throttled requests on table {}", table.name),
+                format!("throttled requests on table {}", table.name),
                 AlarmMetric::Single(stat(metric, rule.period_s, "Sum")),
                 Comparison::GreaterThanThreshold,
                 &rule,
@@ -454,7 +454,7 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
                 id: name.clone(),
                 action: Action::Create,
                 diffs: Vec::new(),
-                reason: format!("{} needs an alarm and none exists", alarm.purpose),
+                reason: format!("no alarm exists yet for the {}", alarm.purpose),
                 phase: PHASE_ALARMS,
                 writes: vec![Write::PutMetricAlarm { alarm: alarm.spec.clone() }],
             }),
