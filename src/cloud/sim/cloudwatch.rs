@@ -105,7 +105,7 @@ impl CloudWatchApi for SimAccount {
                 st.settle(now);
                 Snapshot::take(&st, queries, now)
             };
-            metrics::evaluate(op, &snap, queries, start, end, next)
+            metrics::evaluate(op, &self.minutes, &snap, queries, start, end, next)
         });
         if result.is_err() {
             self.record_failure(op);

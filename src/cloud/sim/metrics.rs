@@ -5,6 +5,7 @@
 //! block other calls.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::cloud::{CloudResult, Op};
 use crate::model::{MetricDataPage, MetricDatum, MetricId, MetricQuery, MetricSeries, MetricStat};
 
 use super::errors;
+use super::minute_cache::{MinuteCache, fingerprint};
 use super::sources::{Generated, classify, function_values, table_values};
 use super::state::{SimFunctionState, SimState, TableRecord};
 use super::stats::Agg;
@@ -295,6 +297,7 @@ fn buckets(start: SystemTime, end: SystemTime, period: Duration) -> Vec<SystemTi
 /// Evaluates every query over `[start, end)`, then returns the page `next` points at.
 pub(crate) fn evaluate(
     op: Op,
+    cache: &Mutex<MinuteCache>,
     snap: &Snapshot,
     queries: &[MetricQuery],
     start: SystemTime,
@@ -308,11 +311,12 @@ pub(crate) fn evaluate(
             .and_then(|n| n.parse::<usize>().ok())
             .ok_or_else(|| errors::invalid(op, format!("invalid NextToken {token:?}")))?,
     };
-    let all = evaluate_all(snap, queries, start, end);
+    let all = evaluate_all(cache, snap, queries, start, end);
     paginate(all, offset)
 }
 
 fn evaluate_all(
+    cache: &Mutex<MinuteCache>,
     snap: &Snapshot,
     queries: &[MetricQuery],
     start: SystemTime,
@@ -322,18 +326,19 @@ fn evaluate_all(
     let end = end.min(minute_start(minute_of(snap.now)));
     let generated: Vec<Option<Generated>> =
         queries.iter().map(|q| classify(&q.stat.metric)).collect();
-    // Queries on one function share its minutes: evaluate them together, each minute once, and
-    // keep only one function's minutes in memory at a time.
+    // Queries on one function share its minutes: evaluate them together and keep that
+    // function's minutes at hand (the shared cache costs a fingerprint and a lock per lookup).
     let mut order: Vec<usize> = (0..queries.len()).collect();
     order.sort_by_key(|i| match &generated[*i] {
         Some(Generated::Function { name, .. }) => Some(name.as_str()),
         _ => None,
     });
-    let mut cache: HashMap<u64, FunctionMinute> = HashMap::new();
-    let mut cached_for: Option<&str> = None;
+    let mut local: HashMap<u64, Arc<FunctionMinute>> = HashMap::new();
+    let mut local_for: Option<&str> = None;
     let mut out: Vec<Option<MetricSeries>> = vec![None; queries.len()];
     for i in order {
         let q = &queries[i];
+        let with_distribution = q.stat.percentile().is_some();
         let mut period_s = u64::from(q.stat.period_s);
         let mut from = start;
         if generated[i].is_some() {
@@ -359,19 +364,20 @@ fn evaluate_all(
                     metric,
                     qualifier,
                 }) => snap.functions.get(name).map(|f| {
-                    if cached_for != Some(name.as_str()) {
-                        cache.clear();
-                        cached_for = Some(name.as_str());
-                    }
                     let mut agg = Agg::default();
                     if qualifier.as_ref().is_some_and(|q| !f.has_qualifier(q)) {
                         return agg;
                     }
+                    if local_for != Some(name.as_str()) {
+                        local.clear();
+                        local_for = Some(name.as_str());
+                    }
                     for m in bucket_minutes(b, b_end) {
-                        let fm = cache
+                        let fm = local
                             .entry(m)
-                            .or_insert_with(|| function_minute(snap.seed, f, snap.unreserved, m));
-                        if let Some(v) = function_values(fm, *metric, qualifier.as_deref()) {
+                            .or_insert_with(|| cached_minute(cache, snap, f, m));
+                        let q = qualifier.as_deref();
+                        if let Some(v) = function_values(fm, *metric, q, with_distribution) {
                             agg.merge(v);
                         }
                     }
@@ -407,6 +413,24 @@ fn evaluate_all(
         });
     }
     out.into_iter().flatten().collect()
+}
+
+/// One function minute, from the shared cache when an identical one was evaluated before. The
+/// lock is held only for the lookup and the insert, never while evaluating.
+fn cached_minute(
+    cache: &Mutex<MinuteCache>,
+    snap: &Snapshot,
+    f: &SimFunctionState,
+    minute: u64,
+) -> Arc<FunctionMinute> {
+    let fp = fingerprint(snap.seed, f, snap.unreserved, minute);
+    let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hit) = lock().get(minute, fp) {
+        return hit;
+    }
+    let fresh = Arc::new(function_minute(snap.seed, f, snap.unreserved, minute));
+    lock().put(minute, fp, fresh.clone());
+    fresh
 }
 
 /// How far back CloudWatch serves datapoints of a period: 1-minute data for 15 days, 5-minute

@@ -17,6 +17,7 @@ mod lambda;
 #[cfg(test)]
 mod metric_tests;
 mod metrics;
+mod minute_cache;
 mod paging;
 mod persist;
 mod provisioned;
@@ -116,6 +117,8 @@ pub struct SimAccount {
     /// replace a newer snapshot with an older one.
     persisted: Mutex<u64>,
     snapshots: AtomicU64,
+    /// Evaluated traffic minutes, reused across GetMetricData calls.
+    minutes: Mutex<minute_cache::MinuteCache>,
 }
 
 /// What an operation body gets: the state (already settled to `now`) and its own `Op`, for errors.
@@ -182,6 +185,7 @@ impl SimAccount {
             state: Mutex::new(state),
             persisted: Mutex::new(0),
             snapshots: AtomicU64::new(0),
+            minutes: Mutex::new(minute_cache::MinuteCache::default()),
         });
         if fresh {
             account.save()?;

@@ -144,12 +144,21 @@ fn per_request(hits: u64, requests: u64) -> Option<Agg> {
     Some(Agg::counter(hits as f64, requests as f64, min, max))
 }
 
-/// One metric's values in one function minute; `None` when AWS would publish nothing.
+/// One metric's values in one function minute; `None` when AWS would publish nothing. Without
+/// `with_distribution` (no percentile asked for) only the summary is copied, not every value.
 pub(crate) fn function_values(
     m: &FunctionMinute,
     metric: FnMetric,
     qualifier: Option<&str>,
+    with_distribution: bool,
 ) -> Option<Agg> {
+    let dist = |a: &Agg| {
+        if with_distribution {
+            a.clone()
+        } else {
+            a.summary()
+        }
+    };
     let inv = m.invocations;
     let provisioned = |q: Option<&str>| {
         m.provisioned
@@ -162,7 +171,7 @@ pub(crate) fn function_values(
         FnMetric::Invocations => ran.map(|_| Agg::counter(inv as f64, inv as f64, 1.0, 1.0)),
         FnMetric::Errors => per_request(m.errors, inv),
         FnMetric::Throttles => per_request(m.throttles, m.demand),
-        FnMetric::Duration => ran.map(|_| m.duration.clone()),
+        FnMetric::Duration => ran.map(|_| dist(m.duration())),
         FnMetric::ConcurrentExecutions => ran.map(|_| Agg::single(m.concurrency_max)),
         FnMetric::PcUtilization => {
             provisioned(qualifier).map(|(n, busy)| Agg::single(busy / f64::from(n.max(1))))
@@ -171,13 +180,11 @@ pub(crate) fn function_values(
         FnMetric::PcSpillover => provisioned(qualifier)
             .and(ran)
             .map(|_| Agg::counter(m.spillover as f64, m.spillover as f64, 1.0, 1.0)),
-        FnMetric::UsedMemoryMax => ran.map(|_| m.used_memory.clone()),
-        FnMetric::MemoryUtilization => ran.map(|_| {
-            m.used_memory
-                .clone()
-                .scaled(100.0 / f64::from(m.memory_mb.max(1)))
-        }),
-        FnMetric::InitDuration => (m.cold_starts > 0).then(|| m.init_duration.clone()),
+        FnMetric::UsedMemoryMax => ran.map(|_| dist(m.used_memory())),
+        FnMetric::MemoryUtilization => {
+            ran.map(|_| dist(m.used_memory()).scaled(100.0 / f64::from(m.memory_mb.max(1))))
+        }
+        FnMetric::InitDuration => (m.cold_starts > 0).then(|| dist(m.init_duration())),
         FnMetric::TotalMemory => ran.map(|_| {
             let mem = f64::from(m.memory_mb);
             Agg::counter(mem * inv as f64, inv as f64, mem, mem)

@@ -81,10 +81,21 @@ impl Rng64 {
         if p >= 1.0 {
             return n;
         }
-        if n <= 64 {
-            return (0..n).filter(|_| self.uniform() < p).count() as u64;
-        }
         let mean = n as f64 * p;
+        if mean < 30.0 && p < 0.5 {
+            // Inversion: walk the CDF from 0; about `mean` steps.
+            let q = p / (1.0 - p);
+            let mut prob = (1.0 - p).powf(n as f64);
+            let mut cdf = prob;
+            let u = self.uniform();
+            let mut k = 0u64;
+            while u > cdf && k < n {
+                prob *= (n - k) as f64 / (k + 1) as f64 * q;
+                k += 1;
+                cdf += prob;
+            }
+            return k;
+        }
         let sd = (mean * (1.0 - p)).sqrt();
         (mean + sd * self.normal()).round().clamp(0.0, n as f64) as u64
     }
@@ -227,6 +238,12 @@ impl Agg {
         }
     }
 
+    /// The same count, sum and extremes without the distribution (enough for every standard
+    /// statistic).
+    pub(crate) fn summary(&self) -> Self {
+        Self::counter(self.sum, self.count, self.min, self.max)
+    }
+
     /// A single raw value.
     pub(crate) fn single(v: f64) -> Self {
         Self {
@@ -336,17 +353,19 @@ impl Agg {
             .iter()
             .all(|c| matches!(c, Component::Values(_)))
         {
-            let mut all: Vec<f64> = self
-                .components
-                .iter()
-                .flat_map(|c| match c {
-                    Component::Values(v) => v.clone(),
-                    Component::LogNormal { .. } => Vec::new(),
-                })
-                .collect();
-            all.sort_by(f64::total_cmp);
+            let mut all: Vec<f64> = Vec::with_capacity(self.count.max(0.0) as usize);
+            for c in &self.components {
+                if let Component::Values(v) = c {
+                    all.extend_from_slice(v);
+                }
+            }
+            if all.is_empty() {
+                return None;
+            }
             let rank = ((frac * all.len() as f64).ceil() as usize).clamp(1, all.len());
-            return all.get(rank - 1).copied();
+            // Selection, not a full sort: the nearest-rank value is all that is needed.
+            let (_, v, _) = all.select_nth_unstable_by(rank - 1, f64::total_cmp);
+            return Some(*v);
         }
         let total: f64 = self.components.iter().map(Component::weight).sum();
         let target = frac * total;

@@ -9,12 +9,13 @@
 //! exceeds reserved concurrency or the unreserved pool; errors at the function's error rate,
 //! plus timeouts and out-of-memory kills.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use crate::model::BillingMode;
 
 use super::state::{SimFunctionState, TableRecord};
-use super::stats::{Agg, Rng64, clamped_lognormal_mean, hash_str};
+use super::stats::{Agg, Rng64, clamped_lognormal_mean, hash_str, norm_cdf};
 
 /// Memory at which a function gets one full vCPU.
 pub(crate) const MB_PER_VCPU: f64 = 1_769.0;
@@ -29,6 +30,9 @@ const STREAM_MINUTE: u64 = 1;
 const STREAM_BURST: u64 = 2;
 const STREAM_PROFILE: u64 = 3;
 const STREAM_TABLE: u64 = 4;
+const STREAM_DURATION: u64 = 5;
+const STREAM_MEMORY: u64 = 6;
+const STREAM_INIT: u64 = 7;
 
 pub(crate) fn minute_of(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -72,7 +76,11 @@ pub(crate) fn mean_duration_ms(cpu_ms: f64, io_ms: f64, parallelism: f64, memory
     cpu_ms.max(0.0) * MB_PER_VCPU / f64::from(memory_mb.max(1)).min(cpu_limit) + io_ms.max(0.0)
 }
 
-/// One function's minute, everything AWS/Lambda and Lambda Insights would report for it.
+/// One function's minute, everything AWS/Lambda and Lambda Insights would report for it. The
+/// counts are computed up front; the value distributions (durations, memory used, init times)
+/// only when a query asks for them, each from its own random stream, so a read of
+/// `Invocations` never pays for sampling durations and the results do not depend on which
+/// metrics were read first.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FunctionMinute {
     /// Requests that arrived, throttled or not.
@@ -81,15 +89,64 @@ pub(crate) struct FunctionMinute {
     pub invocations: u64,
     pub errors: u64,
     pub throttles: u64,
-    pub duration: Agg,
     pub concurrency_max: f64,
     pub cold_starts: u64,
-    pub init_duration: Agg,
     pub memory_mb: u32,
-    pub used_memory: Agg,
     /// Per qualifier with provisioned concurrency: (qualifier, allocated, busy at the peak).
     pub provisioned: Vec<(String, u32, f64)>,
     pub spillover: u64,
+    dists: Dists,
+}
+
+/// Parameters of a lognormal: `n` values with this mean (before clamping), shape and cap.
+#[derive(Debug, Clone, Copy, Default)]
+struct LogNormal {
+    n: u64,
+    mean: f64,
+    sigma: f64,
+    cap: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Dists {
+    /// `(seed, function key, minute)`: the root of this minute's streams.
+    root: [u64; 3],
+    duration: LogNormal,
+    used_memory: LogNormal,
+    init: LogNormal,
+    duration_agg: OnceLock<Agg>,
+    used_memory_agg: OnceLock<Agg>,
+    init_agg: OnceLock<Agg>,
+}
+
+impl Dists {
+    fn draw<'a>(&self, cell: &'a OnceLock<Agg>, p: LogNormal, stream: u64) -> &'a Agg {
+        cell.get_or_init(|| {
+            let [seed, key, minute] = self.root;
+            let mut rng = Rng64::from_key(&[seed, key, minute, stream]);
+            Agg::lognormal(&mut rng, p.n, p.mean, p.sigma, p.cap)
+        })
+    }
+}
+
+impl FunctionMinute {
+    /// `Duration` values, in ms, clamped at the timeout.
+    pub(crate) fn duration(&self) -> &Agg {
+        let d = &self.dists;
+        d.draw(&d.duration_agg, d.duration, STREAM_DURATION)
+    }
+
+    /// Lambda Insights' `used_memory_max` values, in MB (never above the memory size).
+    pub(crate) fn used_memory(&self) -> &Agg {
+        let d = &self.dists;
+        d.draw(&d.used_memory_agg, d.used_memory, STREAM_MEMORY)
+    }
+
+    /// Lambda Insights' `init_duration` values, in ms, one per cold start.
+    pub(crate) fn init_duration(&self) -> &Agg {
+        let d = &self.dists;
+        d.draw(&d.init_agg, d.init, STREAM_INIT)
+    }
 }
 
 /// Per-function constants drawn once from the seed (noise shape, init cost).
@@ -132,6 +189,7 @@ pub(crate) fn function_minute(
         memory_mb,
         ..FunctionMinute::default()
     };
+    out.dists.root = [seed, key, minute];
     // Provisioned environments exist (and report utilisation) whether or not traffic arrives.
     let pcs = f.provisioned_at(start);
     let allocated: u32 = pcs.iter().map(|(_, n)| n).sum();
@@ -161,9 +219,19 @@ pub(crate) fn function_minute(
     if inv == 0 {
         return out;
     }
-
-    out.duration = Agg::lognormal(&mut rng, inv, mean_ms, p.sigma, cap_ms);
-    let timeouts = out.duration.count_above(cap_ms * (1.0 - 1e-9)).round() as u64;
+    out.dists.duration = LogNormal {
+        n: inv,
+        mean: mean_ms,
+        sigma: p.sigma,
+        cap: cap_ms,
+    };
+    // Timeouts are errors; only when they are plausible do the durations need drawing now.
+    let timeout_share = 1.0 - norm_cdf((cap_ms.ln() - mu) / p.sigma);
+    let timeouts = if inv as f64 * timeout_share < 1e-6 {
+        0
+    } else {
+        out.duration().count_above(cap_ms * (1.0 - 1e-9)).round() as u64
+    };
     let oom = t.used_memory_mb > memory_mb;
     out.errors = if oom {
         inv
@@ -194,15 +262,18 @@ pub(crate) fn function_minute(
     }
     out.cold_starts = cold.min(inv);
     let cpu_factor = (MB_PER_VCPU / f64::from(memory_mb.max(1)).min(MB_PER_VCPU)).powf(0.6);
-    out.init_duration = Agg::lognormal(
-        &mut rng,
-        out.cold_starts,
-        p.init_base_ms * cpu_factor,
-        0.25,
-        f64::INFINITY,
-    );
-    let mem = f64::from(memory_mb);
-    out.used_memory = Agg::lognormal(&mut rng, inv, f64::from(t.used_memory_mb), 0.03, mem);
+    out.dists.init = LogNormal {
+        n: out.cold_starts,
+        mean: p.init_base_ms * cpu_factor,
+        sigma: 0.25,
+        cap: f64::INFINITY,
+    };
+    out.dists.used_memory = LogNormal {
+        n: inv,
+        mean: f64::from(t.used_memory_mb),
+        sigma: 0.03,
+        cap: f64::from(memory_mb),
+    };
     out
 }
 
@@ -253,7 +324,7 @@ pub(crate) fn table_minute(seed: u64, name: &str, t: &TableRecord, minute: u64) 
 #[cfg(test)]
 pub(crate) fn share_slower_than(mean_ms: f64, sigma: f64, x_ms: f64) -> f64 {
     let mu = mean_ms.ln() - sigma * sigma / 2.0;
-    1.0 - super::stats::norm_cdf((x_ms.ln() - mu) / sigma)
+    1.0 - norm_cdf((x_ms.ln() - mu) / sigma)
 }
 
 #[cfg(test)]
@@ -323,13 +394,13 @@ mod tests {
         let a = function_minute(7, &f, 1_000, PEAK_MINUTE);
         let b = function_minute(7, &f, 1_000, PEAK_MINUTE);
         assert_eq!(a.demand, b.demand);
-        assert_eq!(a.duration, b.duration);
+        assert_eq!(a.duration(), b.duration());
         assert!(a.demand > 2_000, "{}", a.demand);
         assert_eq!(a.invocations + a.throttles, a.demand);
         assert!(a.errors <= a.invocations && a.errors > 0);
-        assert_eq!(a.duration.count, a.invocations as f64);
-        let p95 = a.duration.percentile(95.0).unwrap_or(0.0);
-        assert!(p95 >= a.duration.sum / a.duration.count);
+        assert_eq!(a.duration().count, a.invocations as f64);
+        let p95 = a.duration().percentile(95.0).unwrap_or(0.0);
+        assert!(p95 >= a.duration().sum / a.duration().count);
         assert!(share_slower_than(400.0, 0.3, 400.0) < 0.5);
     }
 
@@ -340,6 +411,6 @@ mod tests {
         let m = function_minute(1, &function("fat", 512, t), 1_000, PEAK_MINUTE);
         assert!(m.invocations > 0);
         assert_eq!(m.errors, m.invocations);
-        assert!(m.used_memory.max <= 512.0);
+        assert!(m.used_memory().max <= 512.0);
     }
 }
