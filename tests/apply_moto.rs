@@ -218,10 +218,6 @@ emit({{"alarms": out, "subs": [s["Endpoint"] for s in subs], "topic_tags": topic
         "plan after apply must be clean\n{stdout}\n{stderr}"
     );
     assert!(stdout.starts_with("no changes"), "{stdout}");
-    assert!(
-        stdout.contains("trimtab-made-by-hand") || !stdout.contains("Not changed"),
-        "{stdout}"
-    );
 
     // Drift made behind trimtab's back is repaired by the next apply.
     moto.boto3(
@@ -244,6 +240,252 @@ emit(True)
     assert!(stdout.contains("threshold: 99 → 10"), "{stdout}");
     let (code, stdout, stderr) = trimtab(&moto, dir.path(), &["apply"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, _) = trimtab(&moto, dir.path(), &["plan"]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+const CAPACITY: &str = r#"
+interval = "60s"
+
+[cloud]
+backend = "aws"
+region = "us-east-1"
+
+[cold_start]
+manage_alias = true
+
+[[functions]]
+name = "cap-api"
+tier = "critical"
+reserved_concurrency = 50
+
+[[functions]]
+name = "cap-search"
+tier = "standard"
+
+[[functions]]
+name = "cap-batch"
+tier = "batch"
+
+[[tables]]
+name = "orders"
+
+[[tables]]
+name = "events"
+
+[alarms.cache_hit_rate]
+enabled = false
+
+[alarms.cost_per_student]
+enabled = false
+
+[observe]
+metrics = false
+"#;
+
+#[test]
+fn capacity_and_cold_starts_on_moto_through_the_real_sdk() {
+    let moto = MotoServer::start();
+    moto.boto3(
+        r#"
+for name in ["cap-api", "cap-search", "cap-batch"]:
+    make_function(name, memory=512)
+ddb = client("dynamodb")
+ddb.create_table(TableName="orders", BillingMode="PROVISIONED",
+    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                          {"AttributeName": "user", "AttributeType": "S"}],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    GlobalSecondaryIndexes=[{"IndexName": "by-user",
+        "KeySchema": [{"AttributeName": "user", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}],
+    ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+ddb.create_table(TableName="events", BillingMode="PAY_PER_REQUEST",
+    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+# Someone else's reserved concurrency on the batch function: trimtab must leave it.
+client("lambda").put_function_concurrency(FunctionName="cap-batch", ReservedConcurrentExecutions=7)
+emit(True)
+"#,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("trimtab.toml"), CAPACITY).expect("write config");
+
+    let (code, stdout, stderr) = trimtab(&moto, dir.path(), &["apply"]);
+    assert_eq!(code, 0, "apply failed\n{stdout}\n{stderr}\n{}", moto.logs());
+
+    let state = moto.boto3(
+        r#"
+lam = client("lambda")
+aas = client("application-autoscaling")
+ev = client("events")
+def concurrency(name):
+    return lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+targets = []
+for ns in ["lambda", "dynamodb"]:
+    for t in aas.describe_scalable_targets(ServiceNamespace=ns)["ScalableTargets"]:
+        targets.append([t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]])
+policies = []
+for ns in ["lambda", "dynamodb"]:
+    for p in aas.describe_scaling_policies(ServiceNamespace=ns)["ScalingPolicies"]:
+        c = p["TargetTrackingScalingPolicyConfiguration"]
+        policies.append([p["PolicyName"], p["ResourceId"], c["TargetValue"],
+                         c["PredefinedMetricSpecification"]["PredefinedMetricType"]])
+rules = {r["Name"]: r.get("ScheduleExpression") for r in ev.list_rules(NamePrefix="trimtab-")["Rules"]}
+rule_targets = [t for name in rules for t in ev.list_targets_by_rule(Rule=name)["Targets"]]
+policy = json.loads(lam.get_policy(FunctionName="cap-search")["Policy"])
+tags = {n: lam.list_tags(Resource=lam.get_function(FunctionName=n)["Configuration"]["FunctionArn"])["Tags"]
+        for n in ["cap-api", "cap-search", "cap-batch"]}
+emit({
+    "reserved": {n: concurrency(n) for n in ["cap-api", "cap-search", "cap-batch"]},
+    "aliases": [a["Name"] for a in lam.list_aliases(FunctionName="cap-api")["Aliases"]],
+    "targets": targets, "policies": policies, "rules": rules,
+    "rule_targets": [[t["Arn"], json.loads(t["Input"])] for t in rule_targets],
+    "statements": [[s["Sid"], s["Principal"], s.get("Condition")] for s in policy["Statement"]],
+    "tags": tags,
+})
+"#,
+    );
+    // Reserved concurrency: GetAccountSettings is not in moto, so the budget guard cannot prove
+    // the increase safe and refuses it (the plan says so); someone else's 7 stays.
+    assert_eq!(state["reserved"]["cap-api"], Value::Null, "{state}");
+    assert_eq!(state["reserved"]["cap-batch"], 7);
+    // Critical: alias, scalable target and target-tracking policy on it.
+    assert_eq!(
+        strings(&state["aliases"]),
+        BTreeSet::from(["live".to_string()])
+    );
+    let targets: Vec<(String, String)> = state["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| {
+            (
+                t[0].as_str().unwrap_or("").to_string(),
+                t[1].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (id, dim) in [
+        (
+            "function:cap-api:live",
+            "lambda:function:ProvisionedConcurrency",
+        ),
+        ("table/orders", "dynamodb:table:ReadCapacityUnits"),
+        ("table/orders", "dynamodb:table:WriteCapacityUnits"),
+        (
+            "table/orders/index/by-user",
+            "dynamodb:index:ReadCapacityUnits",
+        ),
+        (
+            "table/orders/index/by-user",
+            "dynamodb:index:WriteCapacityUnits",
+        ),
+    ] {
+        assert!(
+            targets.contains(&(id.to_string(), dim.to_string())),
+            "{id} {dim} missing: {targets:?}"
+        );
+    }
+    assert!(
+        targets.iter().all(|(id, _)| !id.contains("events")),
+        "on-demand table untouched: {targets:?}"
+    );
+    let policies = state["policies"].as_array().expect("policies");
+    let pc = policies
+        .iter()
+        .find(|p| p[0] == "trimtab-pc-cap-api")
+        .expect("pc policy");
+    assert_eq!(pc[2], 0.7);
+    assert_eq!(pc[3], "LambdaProvisionedConcurrencyUtilization");
+    assert_eq!(
+        policies
+            .iter()
+            .filter(|p| p[0]
+                .as_str()
+                .is_some_and(|n| n.starts_with("trimtab-ddb-orders")))
+            .count(),
+        4
+    );
+    // Standard: a spread warm-up rule, its target with the warm-up event, the permission.
+    let schedule = state["rules"]["trimtab-warmup-cap-search"]
+        .as_str()
+        .expect("rule");
+    assert!(
+        schedule.starts_with("cron(") && schedule.contains("/5 "),
+        "{schedule}"
+    );
+    let rule_targets = state["rule_targets"].as_array().expect("targets");
+    assert_eq!(rule_targets.len(), 1);
+    assert!(
+        rule_targets[0][0]
+            .as_str()
+            .is_some_and(|a| a.ends_with(":function:cap-search"))
+    );
+    assert_eq!(rule_targets[0][1]["source"], "trimtab.warmup");
+    let statements = state["statements"].as_array().expect("statements");
+    assert!(
+        statements.iter().any(|s| s[0] == "trimtab-warmup"),
+        "{statements:?}"
+    );
+    // Ownership markers on the functions.
+    assert_eq!(state["tags"]["cap-api"]["trimtab:provisioned"], "live");
+    assert_eq!(
+        state["tags"]["cap-search"]["trimtab:warmup"],
+        "trimtab-warmup-cap-search"
+    );
+    assert!(
+        state["tags"]["cap-batch"]
+            .as_object()
+            .is_some_and(|t| t.keys().all(|k| !k.starts_with("trimtab:")))
+    );
+
+    // Idempotent on moto too: only the refused reservation and the on-demand note remain.
+    let (code, stdout, stderr) = trimtab(&moto, dir.path(), &["plan"]);
+    assert_eq!(
+        code, 0,
+        "plan after apply must have no changes\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("events"),
+        "on-demand table explained: {stdout}"
+    );
+    assert!(
+        stdout.contains("cap-api"),
+        "refused reservation explained: {stdout}"
+    );
+
+    // Tier change on moto: cap-search becomes batch; its warm-up goes, everything of it.
+    std::fs::write(
+        dir.path().join("trimtab.toml"),
+        CAPACITY.replace(
+            "name = \"cap-search\"\ntier = \"standard\"",
+            "name = \"cap-search\"\ntier = \"batch\"",
+        ),
+    )
+    .expect("write config");
+    let (code, stdout, stderr) = trimtab(&moto, dir.path(), &["apply"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let after = moto.boto3(
+        r#"
+lam = client("lambda")
+rules = [r["Name"] for r in client("events").list_rules(NamePrefix="trimtab-")["Rules"]]
+arn = lam.get_function(FunctionName="cap-search")["Configuration"]["FunctionArn"]
+try:
+    statements = json.loads(lam.get_policy(FunctionName="cap-search")["Policy"])["Statement"]
+except lam.exceptions.ResourceNotFoundException:
+    statements = []
+emit({"rules": rules, "statements": len(statements), "tags": lam.list_tags(Resource=arn)["Tags"]})
+"#,
+    );
+    assert_eq!(after["rules"], serde_json::json!([]), "{after}");
+    assert_eq!(after["statements"], 0, "{after}");
+    assert!(
+        after["tags"]
+            .as_object()
+            .is_some_and(|t| !t.contains_key("trimtab:warmup")),
+        "{after}"
+    );
     let (code, stdout, _) = trimtab(&moto, dir.path(), &["plan"]);
     assert_eq!(code, 0, "{stdout}");
 }

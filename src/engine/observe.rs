@@ -47,8 +47,6 @@ pub enum ObserveError {
     },
     #[error("listing SNS topics")]
     ListTopics(#[source] CloudError),
-    #[error("reading the account's Lambda concurrency settings")]
-    AccountSettings(#[source] CloudError),
     #[error("listing Application Auto Scaling targets")]
     ScalableTargets(#[source] CloudError),
     #[error("listing Application Auto Scaling policies")]

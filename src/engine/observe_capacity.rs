@@ -108,6 +108,8 @@ impl Observer {
         observed.unknown_functions.insert(function.to_string());
     }
 
+    /// When it cannot be read, the budget guard refuses every increase (it cannot prove them
+    /// safe) while everything else proceeds: one unreadable setting must not block the cycle.
     async fn account_settings(
         &self,
         desired: &Desired,
@@ -123,12 +125,16 @@ impl Observer {
                 .any(|f| f.tags().is_some_and(|t| t.contains_key(TAG_RESERVED)));
         if wanted {
             let lambda = &self.cloud.lambda;
-            let settings = self
+            match self
                 .gov
                 .call(Op::GetAccountSettings, || lambda.get_account_settings())
                 .await
-                .map_err(ObserveError::AccountSettings)?;
-            observed.account_concurrency = Some(settings);
+            {
+                Ok(settings) => observed.account_concurrency = Some(settings),
+                Err(e) => {
+                    tracing::warn!(error = %error_chain(&e), "cannot read the account's concurrency settings; reserved concurrency increases are refused this cycle");
+                }
+            }
         }
         Ok(())
     }
