@@ -22,8 +22,9 @@ fn iam_actions(op: Op) -> Vec<String> {
 
 #[test]
 fn task_role_allows_every_operation_trimtab_calls() {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/trimtab.yaml"))
-        .expect("deploy/trimtab.yaml");
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/trimtab.yaml"))
+            .expect("deploy/trimtab.yaml");
     let granted: Vec<&str> = template
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
@@ -34,7 +35,10 @@ fn task_role_allows_every_operation_trimtab_calls() {
         .flat_map(|op| iam_actions(*op))
         .filter(|a| !granted.contains(&a.as_str()))
         .collect();
-    assert!(missing.is_empty(), "deploy/trimtab.yaml lacks IAM actions: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "deploy/trimtab.yaml lacks IAM actions: {missing:?}"
+    );
     // And nothing broader than needed: no wildcards in actions.
     assert!(granted.iter().all(|a| !a.ends_with(":*")), "{granted:?}");
 }

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::Tags;
 use super::alarm::ObservedAlarm;
+use super::dynamodb::TableInfo;
 use super::events::{ObservedRule, RuleTarget};
 use super::lambda::{AccountConcurrency, Alias, Permission};
-use super::scaling::{ObservedScalingPolicy, ScalableTarget};
-use super::dynamodb::TableInfo;
 use super::lambda::{FunctionDetail, FunctionSummary};
+use super::scaling::{ObservedScalingPolicy, ScalableTarget};
 use super::sns::Subscription;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
