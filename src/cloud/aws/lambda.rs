@@ -549,3 +549,7 @@ impl LambdaApi for AwsLambda {
 #[cfg(test)]
 #[path = "lambda_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "lambda_flow_tests.rs"]
+mod flow_tests;

@@ -36,7 +36,12 @@ fn meta(code: &str) -> ErrorMetadata {
 }
 
 /// A Lambda REST-JSON error response as AWS sends it, so the SDK's own deserializer runs.
-fn http_error(status: u16, code: &str, retry_after: Option<&str>, message: &str) -> HttpResponse {
+pub(super) fn http_error(
+    status: u16,
+    code: &str,
+    retry_after: Option<&str>,
+    message: &str,
+) -> HttpResponse {
     let body = format!(r#"{{"Type":"User","message":"{message}"}}"#);
     let mut response = HttpResponse::new(
         StatusCode::try_from(status).expect("valid status"),
