@@ -6,7 +6,7 @@
 //! (labels are resource kinds, actions, services and operations — never resource names).
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    CounterVec, Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -59,7 +59,7 @@ pub struct Telemetry {
     pub config_reloads: IntCounterVec,
     pub config_generation: IntGauge,
     pub ready: IntGauge,
-    pub limiter_wait: GaugeVec,
+    pub limiter_wait: CounterVec,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -179,7 +179,7 @@ impl Telemetry {
                 "trimtab_ready",
                 "1 once the first observation of the account has succeeded.",
             )?,
-            limiter_wait: GaugeVec::new(
+            limiter_wait: CounterVec::new(
                 Opts::new(
                     "trimtab_rate_limiter_wait_seconds_total",
                     "Time spent waiting on trimtab's own rate limiter, by quota bucket.",

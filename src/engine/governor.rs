@@ -197,7 +197,7 @@ impl Governor {
                 self.telemetry
                     .limiter_wait
                     .with_label_values(&[op.bucket()])
-                    .add(waited.as_secs_f64());
+                    .inc_by(waited.as_secs_f64());
             }
             let result = f().await;
             self.telemetry
