@@ -69,6 +69,12 @@ pub fn jittered(interval: Duration, jitter: f64) -> Duration {
     interval.mul_f64(factor)
 }
 
+/// How long to wait after a cycle that took `elapsed`, so cycles start `interval × (1 ± jitter)`
+/// apart.
+pub fn next_pause(interval: Duration, jitter: f64, elapsed: Duration) -> Duration {
+    jittered(interval, jitter).saturating_sub(elapsed)
+}
+
 /// Watches the config file's directory (editors replace files by renaming) and reports changes
 /// to the file itself.
 fn watch_config(path: &Path, tx: mpsc::Sender<ReloadCause>) -> Option<notify::RecommendedWatcher> {
@@ -297,8 +303,12 @@ pub async fn run(
     };
 
     while !cancel.is_cancelled() {
+        let started = daemon.clock.now();
         daemon.cycle(&cancel).await;
-        let pause = jittered(daemon.desired.interval, daemon.desired.jitter);
+        // `interval` is from the start of one cycle to the start of the next; a cycle that
+        // overran it is followed at once by the next.
+        let elapsed = daemon.clock.now().duration_since(started).unwrap_or_default();
+        let pause = next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed);
         let clock = daemon.clock.clone();
         let sleep = clock.sleep(pause);
         tokio::pin!(sleep);
@@ -338,5 +348,12 @@ mod tests {
             );
         }
         assert_eq!(jittered(interval, 0.0), interval);
+    }
+
+    #[test]
+    fn cycles_are_scheduled_start_to_start() {
+        let interval = Duration::from_secs(60);
+        assert_eq!(next_pause(interval, 0.0, Duration::from_secs(32)), Duration::from_secs(28));
+        assert_eq!(next_pause(interval, 0.0, Duration::from_secs(90)), Duration::ZERO);
     }
 }
