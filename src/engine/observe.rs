@@ -101,6 +101,8 @@ pub struct Observer {
     metrics: Mutex<Option<CachedMetrics>>,
     /// Where the rotating re-verification of warm-up permissions continues next cycle.
     pub(super) permission_cursor: std::sync::atomic::AtomicUsize,
+    /// Where the rotating re-read of functions with nothing to manage continues next cycle.
+    pub(super) detail_cursor: std::sync::atomic::AtomicUsize,
 }
 
 fn account_of(arn: &str) -> Option<String> {
@@ -118,6 +120,7 @@ impl Observer {
             tags,
             metrics: Mutex::new(None),
             permission_cursor: std::sync::atomic::AtomicUsize::new(0),
+            detail_cursor: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

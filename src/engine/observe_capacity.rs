@@ -25,7 +25,7 @@ use futures::StreamExt;
 use crate::cloud::{CloudError, ErrorKind, Op};
 use crate::controllers::names::{
     TAG_PROVISIONED, TAG_RESERVED, TAG_WARMUP, lambda_resource_id, parse_lambda_resource_id,
-    table_resource_id, warmup_rule_name, warmup_rule_prefix,
+    provisioned_policy_name, table_resource_id, warmup_rule_name, warmup_rule_prefix,
 };
 use crate::controllers::scope::{RuleMatch, rule_for};
 use crate::model::{
@@ -56,23 +56,77 @@ impl Observer {
         desired: &Desired,
         observed: &mut Observed,
     ) -> Result<(), ObserveError> {
-        self.function_details(observed).await;
+        let wanted = self.wanted_details(desired, observed);
+        self.function_details(observed, wanted).await;
         self.account_settings(desired, observed).await?;
         self.lambda_scaling(desired, observed).await?;
+        self.warmup_rules(desired, observed).await?;
+        // Functions whose rule asks for nothing, but for which the listings show something
+        // trimtab built (moved to batch, say): read them now, so it is torn down this cycle.
+        let evidence = self.evidence_of_trimtab(desired, observed);
+        self.function_details(observed, evidence).await;
         self.table_scaling(observed).await?;
         self.aliases(desired, observed).await;
-        self.warmup_rules(desired, observed).await?;
         self.permissions(desired, observed).await;
         Ok(())
     }
 
-    async fn function_details(&self, observed: &mut Observed) {
-        let missing: Vec<String> = observed
+    /// In-scope functions to read with GetFunction before the listings: those whose rule needs
+    /// their state (critical, standard, reserved concurrency), plus a rotating share of the rest
+    /// so each is re-read about once per `observe.tag_cache_ttl` (that is how a marker left by a
+    /// setting the config no longer asks for is found). Batch functions with nothing to manage
+    /// cost no call in most cycles.
+    fn wanted_details(&self, desired: &Desired, observed: &Observed) -> Vec<String> {
+        let mut wanted = Vec::new();
+        let mut rest = Vec::new();
+        for (name, f) in &observed.functions {
+            if f.detail.is_some() {
+                continue;
+            }
+            let needs = match rule_for(&desired.functions, name, None) {
+                RuleMatch::Rule(rule) => {
+                    rule.tier != Tier::Batch || rule.reserved_concurrency.is_some()
+                }
+                _ => false,
+            };
+            if needs {
+                wanted.push(name.clone())
+            } else {
+                rest.push(name.clone())
+            }
+        }
+        let ttl = desired.observe.tag_cache_ttl.as_secs_f64().max(1.0);
+        let share = ((rest.len() as f64 * desired.interval.as_secs_f64() / ttl).ceil() as usize)
+            .min(rest.len());
+        if share > 0 {
+            let start = self.detail_cursor.fetch_add(share, Ordering::Relaxed) % rest.len();
+            wanted.extend(rest.iter().cycle().skip(start).take(share).cloned());
+        }
+        wanted
+    }
+
+    /// In-scope functions not read yet that carry trimtab's provisioned-concurrency policy or
+    /// warm-up rule.
+    fn evidence_of_trimtab(&self, desired: &Desired, observed: &Observed) -> Vec<String> {
+        let prefix = &desired.ownership.name_prefix;
+        observed
             .functions
             .iter()
             .filter(|(_, f)| f.detail.is_none())
-            .map(|(n, _)| n.clone())
-            .collect();
+            .map(|(name, _)| name)
+            .filter(|name| {
+                let policy = provisioned_policy_name(prefix, name);
+                observed
+                    .scaling_policies
+                    .iter()
+                    .any(|p| p.policy.name == policy)
+                    || observed.rules.contains_key(&warmup_rule_name(prefix, name))
+            })
+            .cloned()
+            .collect()
+    }
+
+    async fn function_details(&self, observed: &mut Observed, missing: Vec<String>) {
         let results: Vec<_> = futures::stream::iter(missing)
             .map(|name| {
                 let lambda = self.cloud.lambda.clone();
@@ -199,19 +253,17 @@ impl Observer {
         })
         .await
         .map_err(ObserveError::ScalableTargets)?;
-        // Policies matter for targets of in-scope functions, and for targets of functions that
-        // left the config (trimtab's policy name on them is how an orphan is recognised).
-        let mut ids = relevant.clone();
-        for t in &targets {
-            if let Some((function, _)) = parse_lambda_resource_id(&t.resource_id)
-                && !observed.functions.contains_key(function)
-                && !observed.unknown_functions.contains(function)
-            {
-                ids.insert(t.resource_id.clone());
-            }
-        }
-        let listed: BTreeSet<&str> = targets.iter().map(|t| t.resource_id.as_str()).collect();
-        ids.retain(|id| listed.contains(id.as_str()));
+        // Policies of every Lambda target (AAS allows at most 500): trimtab's policy name on a
+        // target is how its own provisioned concurrency is recognised, for functions in scope
+        // (whatever their tier now) and for functions that left the config.
+        let ids: BTreeSet<String> = targets
+            .iter()
+            .filter(|t| {
+                parse_lambda_resource_id(&t.resource_id)
+                    .is_some_and(|(function, _)| !observed.unknown_functions.contains(function))
+            })
+            .map(|t| t.resource_id.clone())
+            .collect();
         let policies = self.policies_for(ScalableNamespace::Lambda, &ids).await?;
         observed.scalable_targets.extend(targets);
         observed.scaling_policies.extend(policies);

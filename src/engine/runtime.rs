@@ -307,7 +307,11 @@ pub async fn run(
         daemon.cycle(&cancel).await;
         // `interval` is from the start of one cycle to the start of the next; a cycle that
         // overran it is followed at once by the next.
-        let elapsed = daemon.clock.now().duration_since(started).unwrap_or_default();
+        let elapsed = daemon
+            .clock
+            .now()
+            .duration_since(started)
+            .unwrap_or_default();
         let pause = next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed);
         let clock = daemon.clock.clone();
         let sleep = clock.sleep(pause);
@@ -353,7 +357,13 @@ mod tests {
     #[test]
     fn cycles_are_scheduled_start_to_start() {
         let interval = Duration::from_secs(60);
-        assert_eq!(next_pause(interval, 0.0, Duration::from_secs(32)), Duration::from_secs(28));
-        assert_eq!(next_pause(interval, 0.0, Duration::from_secs(90)), Duration::ZERO);
+        assert_eq!(
+            next_pause(interval, 0.0, Duration::from_secs(32)),
+            Duration::from_secs(28)
+        );
+        assert_eq!(
+            next_pause(interval, 0.0, Duration::from_secs(90)),
+            Duration::ZERO
+        );
     }
 }
