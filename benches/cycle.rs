@@ -6,15 +6,16 @@
 //! ```sh
 //! cargo bench --bench cycle                 # N = 1,000
 //! cargo bench --bench cycle -- 5000         # or TRIMTAB_BENCH_FUNCTIONS=5000
-//! cargo bench --bench cycle -- --clock=tokio # or TRIMTAB_BENCH_CLOCK=tokio
+//! cargo bench --bench cycle -- --clock=manual # or TRIMTAB_BENCH_CLOCK=manual
 //! ```
 //!
-//! Two virtual clocks. `manual` (the default) is the crate's `ManualClock`, as the engine tests
-//! use it: a sleep moves the shared clock to the sleeper's deadline at once, so concurrent
-//! rate-limited callers that queued behind one another all resume at the latest deadline and
-//! reach the account together. `tokio` is tokio's paused clock, which wakes sleepers in deadline
-//! order and advances only when every task waits (a discrete-event schedule), so calls keep the
-//! spacing the rate limiter gave them, as they would in real time.
+//! Two virtual clocks. `tokio` (the default) is the crate's `TokioClock` on tokio's paused
+//! runtime, which wakes sleepers in deadline order and advances only when every task waits (a
+//! discrete-event schedule), so calls keep the spacing the rate limiter gave them, as they would
+//! in real time. `manual` is the crate's `ManualClock`, as the engine tests use it: a sleep moves
+//! the shared clock to the sleeper's deadline at once, so concurrent rate-limited callers that
+//! queued behind one another resume together and reach the account in a bunch; it is kept to
+//! show that difference.
 //!
 //! Exits 1 when a steady-state cycle makes any write call (the account is unchanged, so there is
 //! nothing to write) or a cycle fails. It asserts nothing about time.
@@ -24,9 +25,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
-use trimtab::clock::{Clock, ManualClock};
+use trimtab::clock::{Clock, ManualClock, TokioClock};
 use trimtab::cloud::Op;
 use trimtab::cloud::ops::aws_quota;
 use trimtab::cloud::sim::{OpCounters, SimAccount};
@@ -101,24 +101,6 @@ impl Rng {
     }
 }
 
-/// Virtual time on tokio's paused clock: sleepers wake in deadline order, and time advances only
-/// when every task is waiting.
-#[derive(Debug)]
-struct TokioClock {
-    base: std::time::SystemTime,
-    start: tokio::time::Instant,
-}
-
-#[async_trait]
-impl Clock for TokioClock {
-    fn now(&self) -> std::time::SystemTime {
-        self.base + self.start.elapsed()
-    }
-    async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClockKind {
     Manual,
@@ -136,10 +118,7 @@ impl BenchClock {
         let base = ManualClock::at_epoch().now();
         match kind {
             ClockKind::Manual => BenchClock::Manual(Arc::new(ManualClock::new(base))),
-            ClockKind::Tokio => BenchClock::Tokio(Arc::new(TokioClock {
-                base,
-                start: tokio::time::Instant::now(),
-            })),
+            ClockKind::Tokio => BenchClock::Tokio(Arc::new(TokioClock::new(base))),
         }
     }
     fn shared(&self) -> Arc<dyn Clock> {
@@ -528,8 +507,8 @@ fn clock_kind() -> Result<ClockKind, String> {
         .or_else(|| std::env::var("TRIMTAB_BENCH_CLOCK").ok())
         .as_deref()
     {
-        None | Some("manual") => Ok(ClockKind::Manual),
-        Some("tokio") => Ok(ClockKind::Tokio),
+        Some("manual") => Ok(ClockKind::Manual),
+        None | Some("tokio") => Ok(ClockKind::Tokio),
         Some(other) => Err(format!("clock {other:?} is not `manual` or `tokio`")),
     }
 }

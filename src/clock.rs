@@ -28,10 +28,43 @@ impl Clock for SystemClock {
     }
 }
 
-/// Virtual time. `sleep(d)` does not wait: it moves the clock forward to at least
+/// tokio's clock, reported as wall time from `base`. Under a paused tokio runtime
+/// (`tokio::time::pause`, or `start_paused`) this is a discrete-event clock: time advances only
+/// when every task is waiting, and sleepers wake in deadline order, so rate limits and AWS
+/// quotas interleave as they would in real time. The benchmarks use it; unpaused, it is real
+/// time.
+#[derive(Debug)]
+pub struct TokioClock {
+    base: SystemTime,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn new(base: SystemTime) -> Self {
+        Self {
+            base,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+#[async_trait]
+impl Clock for TokioClock {
+    fn now(&self) -> SystemTime {
+        self.base + self.start.elapsed()
+    }
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// Virtual time for tests: deterministic and instant, but coarse. `sleep(d)` does not wait: it moves the clock forward to at least
 /// `now_at_call + d` and yields, so back-offs and rate limiters cost no wall time while still
 /// being accounted for in virtual seconds. Concurrent sleepers each push the clock to their own
-/// deadline, which is the behaviour of a discrete-event simulation with one shared timeline.
+/// deadline and then all resume together at the latest one, so calls that a rate limiter spaced
+/// out can reach the (simulated) account in a bunch. That is fine for tests of behaviour; for
+/// figures where the interleaving of calls matters (benchmarks), use [`TokioClock`] on a paused
+/// runtime.
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<SystemTime>,
