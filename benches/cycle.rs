@@ -421,8 +421,12 @@ fn lower_bounds(b: &Bench, m: &Measured) -> Vec<(Op, u64, String)> {
         ),
         (
             Op::GetFunction,
-            0,
-            "no tag selectors (the capacity observer reads every in-scope function)".into(),
+            ceil_div(
+                n * b.desired.interval.as_secs(),
+                b.desired.observe.tag_cache_ttl.as_secs().max(1),
+            ),
+            "all batch, no tag selectors: only the rotation that re-reads each function once per TTL"
+                .into(),
         ),
         (
             Op::DescribeScalableTargets,
