@@ -3,20 +3,16 @@
 //! account budget guard, ownership of settings others made, on-demand tables, and a throttled,
 //! flaky account converging anyway.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use trimtab::clock::ManualClock;
+use support::sim::Harness;
 use trimtab::cloud::Op;
-use trimtab::cloud::sim::SimAccount;
-use trimtab::config;
-use trimtab::engine::{CycleReport, Engine};
-use trimtab::model::{
-    Action, Desired, Plan, ResourceKind, ScalableDimension, ScalableTarget, SimFaults,
-};
-use trimtab::telemetry::Telemetry;
+use trimtab::engine::CycleReport;
+use trimtab::model::{Action, Plan, ResourceKind, ScalableDimension, ScalableTarget, SimFaults};
 
 const CONFIG: &str = r#"
 interval = "60s"
@@ -77,66 +73,20 @@ name = "embeddings"
 billing_mode = "on_demand"
 "#;
 
-struct Harness {
-    clock: Arc<ManualClock>,
-    sim: Arc<SimAccount>,
-    engine: Engine,
-    desired: Desired,
+/// One cycle that must not fail any change.
+async fn cycle(h: &Harness) -> CycleReport {
+    let report = h.cycle().await;
+    assert_eq!(report.apply.failed(), 0, "{:#?}", report.apply);
+    report
 }
 
-fn parse(text: &str) -> Desired {
-    config::parse(text, "capacity.toml").unwrap_or_else(|e| panic!("test config is invalid:\n{e}"))
+trait CapacityView {
+    fn targets(&self) -> Vec<(String, ScalableDimension, u32, u32)>;
+    fn policy_names(&self) -> Vec<String>;
+    fn tag(&self, function: &str, key: &str) -> Option<String>;
 }
 
-impl Harness {
-    fn new(text: &str) -> Self {
-        let desired = parse(text);
-        let clock = Arc::new(ManualClock::at_epoch());
-        let sim = SimAccount::new(
-            &desired.cloud.simulated,
-            &desired.cloud.region,
-            clock.clone(),
-        )
-        .expect("sim");
-        let engine = Engine::new(
-            sim.cloud(),
-            clock.clone(),
-            Telemetry::new().expect("telemetry"),
-            &desired,
-        );
-        Self {
-            clock,
-            sim,
-            engine,
-            desired,
-        }
-    }
-
-    fn reconfigure(&mut self, text: &str) {
-        self.desired = parse(text);
-        self.engine = Engine::new(
-            self.sim.cloud(),
-            self.clock.clone(),
-            Telemetry::new().expect("telemetry"),
-            &self.desired,
-        );
-    }
-
-    async fn cycle(&self) -> CycleReport {
-        self.clock.advance(self.desired.interval);
-        let report = self
-            .engine
-            .cycle(&self.desired, &CancellationToken::new())
-            .await
-            .unwrap_or_else(|e| panic!("cycle failed: {}", trimtab::engine::error_chain(&e)));
-        assert_eq!(report.apply.failed(), 0, "{:#?}", report.apply);
-        report
-    }
-
-    async fn plan(&self) -> Plan {
-        self.engine.plan(&self.desired).await.expect("plan").1
-    }
-
+impl CapacityView for Harness {
     fn targets(&self) -> Vec<(String, ScalableDimension, u32, u32)> {
         self.sim.with_state(|s| {
             s.scalable_targets
@@ -181,7 +131,7 @@ fn with_tier(text: &str, function: &str, tier: &str) -> String {
 #[tokio::test]
 async fn converges_from_empty_and_then_writes_nothing() {
     let h = Harness::new(CONFIG);
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     let kinds: Vec<ResourceKind> = report.plan.changes.iter().map(|c| c.kind).collect();
     for kind in [
         ResourceKind::ReservedConcurrency,
@@ -295,7 +245,7 @@ async fn converges_from_empty_and_then_writes_nothing() {
     );
 
     h.sim.reset_counters();
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     assert!(report.plan.changes.is_empty(), "{:#?}", report.plan.changes);
     assert_eq!(h.sim.counters().write_calls(), 0, "{:#?}", h.sim.counters());
     // Once built, critical functions need no ListAliases.
@@ -313,9 +263,9 @@ fn phases(plan: &Plan, kinds: &[ResourceKind], action: Action) -> Vec<u8> {
 #[tokio::test]
 async fn tier_change_critical_to_standard_builds_before_it_removes() {
     let mut h = Harness::new(CONFIG);
-    h.cycle().await;
+    cycle(&h).await;
     h.reconfigure(&with_tier(CONFIG, "api", "standard"));
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     let built = phases(
         &report.plan,
         &[
@@ -365,10 +315,10 @@ async fn tier_change_critical_to_standard_builds_before_it_removes() {
 #[tokio::test]
 async fn tier_change_standard_to_critical_then_to_batch() {
     let mut h = Harness::new(CONFIG);
-    h.cycle().await;
+    cycle(&h).await;
     let critical = with_tier(CONFIG, "search", "critical");
     h.reconfigure(&critical);
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     let built = phases(
         &report.plan,
         &[ResourceKind::ScalableTarget, ResourceKind::ScalingPolicy],
@@ -403,7 +353,7 @@ async fn tier_change_standard_to_critical_then_to_batch() {
     assert!(h.targets().iter().any(|t| t.0 == "function:search:live"));
 
     h.reconfigure(&with_tier(&critical, "search", "batch"));
-    h.cycle().await;
+    cycle(&h).await;
     assert!(h.targets().iter().all(|t| t.0 != "function:search:live"));
     assert!(
         h.sim
@@ -422,7 +372,7 @@ async fn tier_change_standard_to_critical_then_to_batch() {
 async fn budget_guard_refuses_what_would_drain_the_unreserved_pool() {
     let text = CONFIG.replace("reserved_concurrency = 200", "reserved_concurrency = 950");
     let h = Harness::new(&text);
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     let refusal = report
         .plan
         .refusals
@@ -474,7 +424,7 @@ async fn settings_made_by_others_are_left_alone() {
         })
         .await
         .expect("register");
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     assert!(
         report
             .plan
@@ -485,7 +435,7 @@ async fn settings_made_by_others_are_left_alone() {
         report.plan.refusals
     );
     for _ in 0..5 {
-        h.cycle().await;
+        cycle(&h).await;
     }
     assert_eq!(
         h.sim
@@ -505,9 +455,9 @@ async fn settings_made_by_others_are_left_alone() {
 #[tokio::test]
 async fn reserved_concurrency_removed_from_config_is_removed_only_if_trimtab_set_it() {
     let mut h = Harness::new(CONFIG);
-    h.cycle().await;
+    cycle(&h).await;
     h.reconfigure(&CONFIG.replace("reserved_concurrency = 200\n", ""));
-    let report = h.cycle().await;
+    let report = cycle(&h).await;
     assert!(
         report
             .plan

@@ -2,22 +2,20 @@
 //! drift, ownership, pruning, isolation of failures, and throttling. Assertions are on
 //! operation counts and account state, never on time.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use trimtab::clock::ManualClock;
-use trimtab::cloud::sim::SimAccount;
+use support::sim::Harness;
 use trimtab::cloud::{CloudError, CloudResult, CloudWatchApi, ErrorKind, Op};
-use trimtab::config;
-use trimtab::engine::{CycleReport, Engine};
 use trimtab::model::{
-    Action, AlarmSpec, Desired, MetricDataPage, MetricDatum, MetricQuery, ObservedAlarm, Page,
-    ResourceKind, ScalableDimension, ScalableTarget, ScalingPolicy, SimFaults, Tags,
+    Action, AlarmSpec, MetricDataPage, MetricDatum, MetricQuery, ObservedAlarm, Page, ResourceKind,
+    ScalableDimension, ScalableTarget, ScalingPolicy, SimFaults, Tags,
 };
-use trimtab::telemetry::Telemetry;
 
 const BASE: &str = r#"
 interval = "60s"
@@ -76,85 +74,15 @@ write_capacity = 10
 /// cache hit rate and cost per student.
 const DESIRED_ALARMS: usize = 3 * 3 + 1 + 2;
 
-struct Harness {
-    clock: Arc<ManualClock>,
-    sim: Arc<SimAccount>,
-    engine: Engine,
-    desired: Desired,
+trait AlarmView {
+    async fn pending(&self) -> usize;
+    fn alarm(&self, name: &str) -> Option<AlarmSpec>;
+    fn alarm_names(&self) -> Vec<String>;
 }
 
-fn parse(text: &str) -> Desired {
-    match config::parse(text, "test.toml") {
-        Ok(d) => d,
-        Err(e) => panic!("test config is invalid:\n{e}"),
-    }
-}
-
-impl Harness {
-    fn new(text: &str) -> Self {
-        let desired = parse(text);
-        let clock = Arc::new(ManualClock::at_epoch());
-        let sim = SimAccount::new(
-            &desired.cloud.simulated,
-            &desired.cloud.region,
-            clock.clone(),
-        )
-        .expect("sim");
-        let engine = Engine::new(
-            sim.cloud(),
-            clock.clone(),
-            Telemetry::new().expect("telemetry"),
-            &desired,
-        );
-        Self {
-            clock,
-            sim,
-            engine,
-            desired,
-        }
-    }
-
-    fn with_cloudwatch(
-        mut self,
-        wrap: impl FnOnce(Arc<dyn CloudWatchApi>) -> Arc<dyn CloudWatchApi>,
-    ) -> Self {
-        let mut cloud = self.sim.cloud();
-        cloud.cloudwatch = wrap(cloud.cloudwatch.clone());
-        self.engine = Engine::new(
-            cloud,
-            self.clock.clone(),
-            Telemetry::new().expect("telemetry"),
-            &self.desired,
-        );
-        self
-    }
-
-    fn reconfigure(&mut self, text: &str) {
-        self.desired = parse(text);
-        self.engine = Engine::new(
-            self.sim.cloud(),
-            self.clock.clone(),
-            Telemetry::new().expect("telemetry"),
-            &self.desired,
-        );
-    }
-
-    async fn cycle(&self) -> CycleReport {
-        self.clock.advance(self.desired.interval);
-        self.engine
-            .cycle(&self.desired, &CancellationToken::new())
-            .await
-            .unwrap_or_else(|e| panic!("cycle failed: {}", trimtab::engine::error_chain(&e)))
-    }
-
+impl AlarmView for Harness {
     async fn pending(&self) -> usize {
-        self.engine
-            .plan(&self.desired)
-            .await
-            .expect("plan")
-            .1
-            .changes
-            .len()
+        self.plan().await.changes.len()
     }
 
     fn alarm(&self, name: &str) -> Option<AlarmSpec> {
@@ -226,12 +154,7 @@ async fn second_cycle_against_an_unchanged_account_makes_zero_writes() {
     assert_eq!(counters.calls(Op::DescribeAlarms), 1);
     assert_eq!(counters.calls(Op::ListFunctions), 1);
     // A fresh process (no cache) reads tags again, and still writes nothing.
-    let fresh = Engine::new(
-        h.sim.cloud(),
-        h.clock.clone(),
-        Telemetry::new().expect("telemetry"),
-        &h.desired,
-    );
+    let fresh = h.fresh_engine();
     h.sim.reset_counters();
     let report = fresh
         .cycle(&h.desired, &CancellationToken::new())
