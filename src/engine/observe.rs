@@ -85,6 +85,30 @@ where
     }
 }
 
+/// Reads every page of one listing per key, `READ_CONCURRENCY` keys at a time, and returns each
+/// key with its result, so one key's failure is that key's alone.
+pub(super) async fn paginate_each<K, T, F, Fut>(
+    gov: &Governor,
+    op: Op,
+    keys: impl IntoIterator<Item = K>,
+    fetch: F,
+) -> Vec<(K, CloudResult<Vec<T>>)>
+where
+    K: Clone,
+    F: Fn(K, Option<String>) -> Fut,
+    Fut: Future<Output = CloudResult<Page<T>>>,
+{
+    let fetch = &fetch;
+    futures::stream::iter(keys)
+        .map(|key| async move {
+            let result = paginate(gov, op, |next| fetch(key.clone(), next)).await;
+            (key, result)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await
+}
+
 #[derive(Debug, Clone)]
 struct CachedMetrics {
     read_at: SystemTime,

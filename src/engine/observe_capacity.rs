@@ -33,7 +33,7 @@ use crate::model::{
 };
 
 use super::error_chain;
-use super::observe::{ObserveError, Observer, READ_CONCURRENCY, paginate};
+use super::observe::{ObserveError, Observer, READ_CONCURRENCY, paginate, paginate_each};
 
 /// DescribeScalableTargets takes at most this many resource ids.
 const TARGET_IDS_PER_CALL: usize = 50;
@@ -198,26 +198,22 @@ impl Observer {
         namespace: ScalableNamespace,
         resource_ids: &BTreeSet<String>,
     ) -> Result<Vec<ObservedScalingPolicy>, ObserveError> {
-        let aas = self.cloud.autoscaling.clone();
-        let pages: Vec<_> = futures::stream::iter(resource_ids.iter().cloned())
-            .map(|id| {
+        let aas = &self.cloud.autoscaling;
+        let pages = paginate_each(
+            &self.gov,
+            Op::DescribeScalingPolicies,
+            resource_ids.iter().cloned(),
+            |id, next| {
                 let aas = aas.clone();
                 async move {
-                    paginate(&self.gov, Op::DescribeScalingPolicies, |next| {
-                        let (aas, id) = (aas.clone(), id.clone());
-                        async move {
-                            aas.describe_scaling_policies(namespace, Some(&id), next.as_deref())
-                                .await
-                        }
-                    })
-                    .await
+                    aas.describe_scaling_policies(namespace, Some(&id), next.as_deref())
+                        .await
                 }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+            },
+        )
+        .await;
         let mut out = Vec::new();
-        for page in pages {
+        for (_, page) in pages {
             out.extend(page.map_err(ObserveError::ScalingPolicies)?);
         }
         Ok(out)
@@ -331,21 +327,12 @@ impl Observer {
             .filter(|name| !has_target.contains(lambda_resource_id(name, alias).as_str()))
             .cloned()
             .collect();
-        let results: Vec<_> = futures::stream::iter(needed)
-            .map(|name| {
-                let lambda = self.cloud.lambda.clone();
-                async move {
-                    let r = paginate(&self.gov, Op::ListAliases, |next| {
-                        let (lambda, name) = (lambda.clone(), name.clone());
-                        async move { lambda.list_aliases(&name, next.as_deref()).await }
-                    })
-                    .await;
-                    (name, r)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let lambda = &self.cloud.lambda;
+        let results = paginate_each(&self.gov, Op::ListAliases, needed, |name, next| {
+            let lambda = lambda.clone();
+            async move { lambda.list_aliases(&name, next.as_deref()).await }
+        })
+        .await;
         for (name, result) in results {
             match result {
                 Ok(aliases) => {
@@ -376,21 +363,12 @@ impl Observer {
         })
         .await
         .map_err(ObserveError::ListRules)?;
-        let targets: Vec<_> = futures::stream::iter(rules.iter().map(|r| r.rule.name.clone()))
-            .map(|name| {
-                let events = events.clone();
-                async move {
-                    let r = paginate(&self.gov, Op::ListTargetsByRule, |next| {
-                        let (events, name) = (events.clone(), name.clone());
-                        async move { events.list_targets_by_rule(&name, next.as_deref()).await }
-                    })
-                    .await;
-                    (name, r)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let names = rules.iter().map(|r| r.rule.name.clone());
+        let targets = paginate_each(&self.gov, Op::ListTargetsByRule, names, |name, next| {
+            let events = events.clone();
+            async move { events.list_targets_by_rule(&name, next.as_deref()).await }
+        })
+        .await;
         for (name, result) in targets {
             match result {
                 Ok(t) => {
