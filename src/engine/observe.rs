@@ -85,6 +85,30 @@ where
     }
 }
 
+/// One governed call per key, `READ_CONCURRENCY` at a time; each key comes back with its result,
+/// so one key's failure is that key's alone.
+pub(super) async fn call_each<K, T, F, Fut>(
+    gov: &Governor,
+    op: Op,
+    keys: impl IntoIterator<Item = K>,
+    call: F,
+) -> Vec<(K, CloudResult<T>)>
+where
+    K: Clone,
+    F: Fn(K) -> Fut,
+    Fut: Future<Output = CloudResult<T>>,
+{
+    let call = &call;
+    futures::stream::iter(keys)
+        .map(|key| async move {
+            let result = gov.call(op, || call(key.clone())).await;
+            (key, result)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await
+}
+
 /// Reads every page of one listing per key, `READ_CONCURRENCY` keys at a time, and returns each
 /// key with its result, so one key's failure is that key's alone.
 pub(super) async fn paginate_each<K, T, F, Fut>(
@@ -210,20 +234,12 @@ impl Observer {
                 RuleMatch::None => {}
             }
         }
-        let details: Vec<_> = futures::stream::iter(need_tags)
-            .map(|summary| {
-                let lambda = self.cloud.lambda.clone();
-                async move {
-                    let result = self
-                        .gov
-                        .call(Op::GetFunction, || lambda.get_function(&summary.name))
-                        .await;
-                    (summary, result)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let lambda = &self.cloud.lambda;
+        let details = call_each(&self.gov, Op::GetFunction, need_tags, |summary| {
+            let lambda = lambda.clone();
+            async move { lambda.get_function(&summary.name).await }
+        })
+        .await;
         for (summary, result) in details {
             match result {
                 Ok(detail) => {
@@ -275,22 +291,17 @@ impl Observer {
             .into_iter()
             .map(|a| (a.spec.name.clone(), a))
             .collect();
-        let read: Vec<_> = futures::stream::iter(plan.to_read)
-            .map(|alarm| {
-                let cw = self.cloud.cloudwatch.clone();
-                async move {
-                    let tags = self
-                        .gov
-                        .call(Op::CwListTagsForResource, || {
-                            cw.list_tags_for_resource(&alarm.arn)
-                        })
-                        .await;
-                    (alarm, tags)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let cw = &self.cloud.cloudwatch;
+        let read = call_each(
+            &self.gov,
+            Op::CwListTagsForResource,
+            plan.to_read,
+            |alarm| {
+                let cw = cw.clone();
+                async move { cw.list_tags_for_resource(&alarm.arn).await }
+            },
+        )
+        .await;
         for (mut alarm, tags) in read {
             match tags {
                 Ok(tags) => {
@@ -358,20 +369,13 @@ impl Observer {
     }
 
     async fn tables(&self, desired: &Desired, observed: &mut Observed) {
-        let results: Vec<_> = futures::stream::iter(&desired.tables)
-            .map(|table| {
-                let dynamodb = self.cloud.dynamodb.clone();
-                async move {
-                    let r = self
-                        .gov
-                        .call(Op::DescribeTable, || dynamodb.describe_table(&table.name))
-                        .await;
-                    (table.name.clone(), r)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let dynamodb = &self.cloud.dynamodb;
+        let names = desired.tables.iter().map(|t| t.name.clone());
+        let results = call_each(&self.gov, Op::DescribeTable, names, |name| {
+            let dynamodb = dynamodb.clone();
+            async move { dynamodb.describe_table(&name).await }
+        })
+        .await;
         for (name, result) in results {
             match result {
                 Ok(info) => {

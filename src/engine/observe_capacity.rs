@@ -20,8 +20,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
-use futures::StreamExt;
-
 use crate::cloud::{CloudError, ErrorKind, Op};
 use crate::controllers::names::{
     TAG_PROVISIONED, TAG_RESERVED, TAG_WARMUP, lambda_resource_id, parse_lambda_resource_id,
@@ -33,7 +31,7 @@ use crate::model::{
 };
 
 use super::error_chain;
-use super::observe::{ObserveError, Observer, READ_CONCURRENCY, paginate, paginate_each};
+use super::observe::{ObserveError, Observer, call_each, paginate, paginate_each};
 
 /// DescribeScalableTargets takes at most this many resource ids.
 const TARGET_IDS_PER_CALL: usize = 50;
@@ -127,20 +125,12 @@ impl Observer {
     }
 
     async fn function_details(&self, observed: &mut Observed, missing: Vec<String>) {
-        let results: Vec<_> = futures::stream::iter(missing)
-            .map(|name| {
-                let lambda = self.cloud.lambda.clone();
-                async move {
-                    let r = self
-                        .gov
-                        .call(Op::GetFunction, || lambda.get_function(&name))
-                        .await;
-                    (name, r)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let lambda = &self.cloud.lambda;
+        let results = call_each(&self.gov, Op::GetFunction, missing, |name| {
+            let lambda = lambda.clone();
+            async move { lambda.get_function(&name).await }
+        })
+        .await;
         for (name, result) in results {
             match result {
                 Ok(detail) => {
@@ -423,20 +413,12 @@ impl Observer {
             let start = self.permission_cursor.fetch_add(share, Ordering::Relaxed) % complete.len();
             incomplete.extend(complete.iter().cycle().skip(start).take(share).cloned());
         }
-        let results: Vec<_> = futures::stream::iter(incomplete)
-            .map(|name| {
-                let lambda = self.cloud.lambda.clone();
-                async move {
-                    let r = self
-                        .gov
-                        .call(Op::GetPolicy, || lambda.get_policy(&name, None))
-                        .await;
-                    (name, r)
-                }
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
+        let lambda = &self.cloud.lambda;
+        let results = call_each(&self.gov, Op::GetPolicy, incomplete, |name| {
+            let lambda = lambda.clone();
+            async move { lambda.get_policy(&name, None).await }
+        })
+        .await;
         let mut permissions = BTreeMap::new();
         for (name, result) in results {
             match result {
