@@ -260,6 +260,20 @@ fn phases(plan: &Plan, kinds: &[ResourceKind], action: Action) -> Vec<u8> {
         .collect()
 }
 
+/// A tier change builds the new strategy in an earlier phase than it removes the old one, and
+/// does both in the same plan.
+fn assert_build_before_remove(plan: &Plan, built: &[u8], removed: &[u8]) {
+    assert!(
+        !built.is_empty() && !removed.is_empty(),
+        "{:#?}",
+        plan.changes
+    );
+    assert!(
+        built.iter().max() < removed.iter().min(),
+        "build {built:?} must precede remove {removed:?}"
+    );
+}
+
 #[tokio::test]
 async fn tier_change_critical_to_standard_builds_before_it_removes() {
     let mut h = Harness::new(CONFIG);
@@ -284,15 +298,7 @@ async fn tier_change_critical_to_standard_builds_before_it_removes() {
         ],
         Action::Delete,
     );
-    assert!(
-        !built.is_empty() && !removed.is_empty(),
-        "{:#?}",
-        report.plan.changes
-    );
-    assert!(
-        built.iter().max() < removed.iter().min(),
-        "build {built:?} must precede remove {removed:?}"
-    );
+    assert_build_before_remove(&report.plan, &built, &removed);
     assert!(h.targets().iter().all(|t| t.0 != "function:api:live"));
     assert!(h.policy_names().iter().all(|p| p != "trimtab-pc-api"));
     assert!(
@@ -333,15 +339,7 @@ async fn tier_change_standard_to_critical_then_to_batch() {
         ],
         Action::Delete,
     );
-    assert!(
-        !built.is_empty() && !removed.is_empty(),
-        "{:#?}",
-        report.plan.changes
-    );
-    assert!(
-        built.iter().max() < removed.iter().min(),
-        "build {built:?} must precede remove {removed:?}"
-    );
+    assert_build_before_remove(&report.plan, &built, &removed);
     assert!(
         h.sim
             .with_state(|s| !s.rules.contains_key("trimtab-warmup-search"))
