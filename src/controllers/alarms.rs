@@ -226,7 +226,7 @@ pub fn desired_alarms(
             format!("{prefix}app-cache-hit-rate"),
             "app".into(),
             format!(
-                "Cache hit rate ({}/{} vs {})",
+                "cache hit rate ({}/{} vs {})",
                 cache.namespace, cache.hit_metric, cache.miss_metric
             ),
             AlarmMetric::Math(vec![
