@@ -12,10 +12,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
+use trimtab::app::connect;
 use trimtab::clock::{Clock, SystemClock};
 use trimtab::config;
 use trimtab::engine::runtime::{self, DaemonOptions};
-use trimtab::engine::{Engine, connect, error_chain, render};
+use trimtab::engine::{Engine, error_chain, render};
 use trimtab::model::Desired;
 use trimtab::telemetry::{LogFormat, Telemetry, init_tracing};
 

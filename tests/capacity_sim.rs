@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use support::sim::Harness;
 use trimtab::cloud::Op;
 use trimtab::engine::CycleReport;
-use trimtab::model::{Action, Plan, ResourceKind, ScalableDimension, ScalableTarget, SimFaults};
+use trimtab::model::{
+    Action, Phase, Plan, ResourceKind, ScalableDimension, ScalableTarget, SimFaults,
+};
 
 const CONFIG: &str = r#"
 interval = "60s"
@@ -252,7 +254,7 @@ async fn converges_from_empty_and_then_writes_nothing() {
     assert_eq!(h.sim.counters().calls(Op::ListAliases), 0);
 }
 
-fn phases(plan: &Plan, kinds: &[ResourceKind], action: Action) -> Vec<u8> {
+fn phases(plan: &Plan, kinds: &[ResourceKind], action: Action) -> Vec<Phase> {
     plan.changes
         .iter()
         .filter(|c| kinds.contains(&c.kind) && c.action == action)
@@ -262,7 +264,7 @@ fn phases(plan: &Plan, kinds: &[ResourceKind], action: Action) -> Vec<u8> {
 
 /// A tier change builds the new strategy in an earlier phase than it removes the old one, and
 /// does both in the same plan.
-fn assert_build_before_remove(plan: &Plan, built: &[u8], removed: &[u8]) {
+fn assert_build_before_remove(plan: &Plan, built: &[Phase], removed: &[Phase]) {
     assert!(
         !built.is_empty() && !removed.is_empty(),
         "{:#?}",
@@ -477,7 +479,7 @@ async fn a_throttled_flaky_account_converges_anyway() {
     let h = Harness::new(CONFIG);
     h.sim.set_quota("lambda:control-plane", 2.0);
     h.sim.set_quota("application-autoscaling:write", 1.0);
-    h.sim.set_faults(SimFaults {
+    h.faults.set(SimFaults {
         error_rate: 0.2,
         latency: Duration::from_millis(100),
         failing_operations: Vec::new(),
@@ -493,12 +495,8 @@ async fn a_throttled_flaky_account_converges_anyway() {
         }
     }
     assert!(converged, "did not converge in 15 cycles");
-    let counters = h.sim.counters();
-    assert!(
-        counters.by_op.values().any(|c| c.failed > 0),
-        "faults must have fired"
-    );
-    h.sim.set_faults(SimFaults::default());
+    assert!(h.faults.injected_total() > 0, "faults must have fired");
+    h.faults.set(SimFaults::default());
     assert!(h.targets().iter().any(|t| t.0 == "function:api:live"));
     assert!(
         h.sim

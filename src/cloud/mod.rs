@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod error;
+pub mod faults;
 pub mod ops;
 pub mod sim;
 
@@ -20,9 +21,10 @@ pub use ops::{Op, Service};
 
 use crate::model::{
     AccountConcurrency, AlarmSpec, Alias, FunctionConfigUpdate, FunctionDetail, FunctionSummary,
-    MetricDataPage, MetricDatum, MetricQuery, ObservedAlarm, ObservedRule, ObservedScalingPolicy,
-    Page, Permission, ProvisionedConcurrency, Rule, RuleTarget, ScalableDimension,
-    ScalableNamespace, ScalableTarget, ScalingPolicy, Subscription, TableInfo, Tags,
+    MetricDataPage, MetricDatum, MetricId, MetricQuery, ObservedAlarm, ObservedRule,
+    ObservedScalingPolicy, Page, Permission, ProvisionedConcurrency, Rule, RuleTarget,
+    ScalableDimension, ScalableNamespace, ScalableTarget, ScalingPolicy, Subscription, TableInfo,
+    Tags,
 };
 
 #[async_trait]
@@ -48,6 +50,13 @@ pub trait CloudWatchApi: Send + Sync {
         end: SystemTime,
         next: Option<&str>,
     ) -> CloudResult<MetricDataPage>;
+    /// One page (≤ 500) of the series of a metric that received data in the last two weeks.
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        name: &str,
+        next: Option<&str>,
+    ) -> CloudResult<Page<MetricId>>;
     /// Up to 1,000 values in one namespace.
     async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> CloudResult<()>;
     async fn put_dashboard(&self, name: &str, body: &str) -> CloudResult<()>;

@@ -67,6 +67,7 @@ ops! {
     CwUntagResource => (CloudWatch, "UntagResource", true, "cloudwatch:UntagResource"),
     GetMetricData => (CloudWatch, "GetMetricData", false, "cloudwatch:GetMetricData"),
     PutMetricData => (CloudWatch, "PutMetricData", true, "cloudwatch:PutMetricData"),
+    ListMetrics => (CloudWatch, "ListMetrics", false, "cloudwatch:ListMetrics"),
     PutDashboard => (CloudWatch, "PutDashboard", true, "cloudwatch:PutDashboard"),
     GetDashboard => (CloudWatch, "GetDashboard", false, "cloudwatch:GetDashboard"),
     DeleteDashboards => (CloudWatch, "DeleteDashboards", true, "cloudwatch:DeleteDashboards"),
@@ -126,6 +127,7 @@ pub fn aws_quota(bucket: &str) -> f64 {
         "cloudwatch:DeleteAlarms" => 3.0,
         "cloudwatch:GetMetricData" => 50.0,
         "cloudwatch:PutMetricData" => 500.0,
+        "cloudwatch:ListMetrics" => 25.0,
         "cloudwatch:PutDashboard" | "cloudwatch:GetDashboard" | "cloudwatch:DeleteDashboards" => {
             10.0
         }

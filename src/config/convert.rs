@@ -5,30 +5,72 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::alarms;
-use super::capacity;
 use super::check::{self, Bounds};
 use super::defaults;
 use super::diag::{Diags, hint};
-use super::raw::{Raw, RawCloud, RawExecutor, RawNotifications, RawObserve, RawOwnership};
-use super::rules;
+use super::raw::{RawCloud, RawExecutor, RawHead, RawObserve, RawOwnership, RawPrices, RawTail};
 use super::simulated;
 use crate::cloud::ops::{aws_quota, buckets};
+use crate::controllers::registry;
 use crate::model::{
-    Backend, CloudSettings, Desired, ExecutorSettings, Notifications, ObserveSettings, Ownership,
+    Backend, CloudSettings, Desired, ExecutorSettings, FunctionRule, ObserveSettings, Ownership,
+    Prices, TableEntry,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
+const PRICE: Bounds = Bounds::above(0.0, None, "dollars");
 
-pub(crate) fn desired(d: &mut Diags<'_>, raw: &Raw) -> Desired {
+/// Where a key of `[prices]` goes.
+type PriceField = fn(&mut Prices) -> &mut f64;
+
+/// The keys of `[prices]` in schema order, each with its field of [`Prices`].
+pub(crate) const PRICES: &[(&str, PriceField)] = &[
+    ("lambda_requests_per_million", |p| {
+        &mut p.lambda_requests_per_million
+    }),
+    ("lambda_gb_second_x86", |p| &mut p.lambda_gb_second_x86),
+    ("lambda_gb_second_arm", |p| &mut p.lambda_gb_second_arm),
+    ("provisioned_gb_second_x86", |p| {
+        &mut p.provisioned_gb_second_x86
+    }),
+    ("provisioned_gb_second_arm", |p| {
+        &mut p.provisioned_gb_second_arm
+    }),
+    ("provisioned_duration_gb_second_x86", |p| {
+        &mut p.provisioned_duration_gb_second_x86
+    }),
+    ("provisioned_duration_gb_second_arm", |p| {
+        &mut p.provisioned_duration_gb_second_arm
+    }),
+];
+
+/// Everything the framework and the controllers read, to be assembled into a [`Desired`].
+pub(crate) struct Parts {
+    pub head: RawHead,
+    pub ownership: Ownership,
+    pub controllers: registry::Settings,
+    pub functions: Vec<FunctionRule>,
+    pub tables: Vec<TableEntry>,
+    pub tail: RawTail,
+}
+
+pub(crate) fn desired(d: &mut Diags<'_>, parts: Parts) -> Desired {
+    let Parts {
+        head,
+        ownership,
+        controllers,
+        functions,
+        tables,
+        tail,
+    } = parts;
     let interval =
-        check::duration(d, &raw.interval, "interval", SECOND, DAY).unwrap_or(defaults::INTERVAL);
+        check::duration(d, &head.interval, "interval", SECOND, DAY).unwrap_or(defaults::INTERVAL);
     let jitter = check::number(
         d,
-        &raw.jitter,
+        &head.jitter,
         "jitter",
         Bounds {
             lo: 0.0,
@@ -39,39 +81,44 @@ pub(crate) fn desired(d: &mut Diags<'_>, raw: &Raw) -> Desired {
     )
     .unwrap_or(defaults::JITTER);
 
-    let mut cloud = cloud(d, &raw.cloud);
-    let sim = simulated::settings(d, &raw.simulated);
+    let mut cloud = cloud(d, &head.cloud);
+    let sim = simulated::settings(d, &tail.simulated);
     // `[simulated]` is validated whatever the backend, but only a simulated account uses it.
     if cloud.backend == Backend::Simulated {
         cloud.simulated = sim;
     }
-    let ownership = ownership(d, &raw.ownership);
-    let notifications = notifications(d, &raw.notifications, &ownership.name_prefix);
-    let (alarms, application) = alarms::global(d, &raw.alarms);
-    let capacity = capacity::capacity(d, &raw.capacity);
-    control_plane_once(d, raw);
-    let cold_start = capacity::cold_start(d, &raw.cold_start);
-    let table_scaling = capacity::table_scaling(d, &raw.table_scaling);
-    let functions = rules::functions(d, &raw.functions, &alarms, &cold_start);
-    let tables = rules::tables(d, &raw.tables, &alarms, &table_scaling);
+    control_plane_once(d, &head.cloud, &tail.control_plane_budget);
+    let control_plane_budget = check::number(
+        d,
+        &tail.control_plane_budget,
+        "capacity.control_plane_budget",
+        Bounds::above(0.0, Some(1.0), "(a share of 15 requests per second)"),
+    )
+    .unwrap_or(defaults::CONTROL_PLANE_BUDGET);
 
     Desired {
         interval,
         jitter,
         cloud,
         ownership,
-        notifications,
         functions,
         tables,
-        alarms,
-        application,
-        observe: observe(d, &raw.observe),
-        executor: executor(d, &raw.executor),
-        capacity,
-        cold_start,
-        table_scaling,
-        prices: capacity::prices(d, &raw.prices),
+        observe: observe(d, &tail.observe),
+        executor: executor(d, &tail.executor),
+        control_plane_budget,
+        prices: prices(d, &tail.prices),
+        controllers,
     }
+}
+
+fn prices(d: &mut Diags<'_>, raw: &RawPrices) -> Prices {
+    let mut prices = Prices::default();
+    for ((key, field), v) in PRICES.iter().zip(&raw.0) {
+        if let Some(x) = check::number(d, v, &format!("prices.{key}"), PRICE) {
+            *field(&mut prices) = x;
+        }
+    }
+    prices
 }
 
 fn cloud(d: &mut Diags<'_>, raw: &RawCloud) -> CloudSettings {
@@ -135,15 +182,14 @@ fn cloud(d: &mut Diags<'_>, raw: &RawCloud) -> CloudSettings {
 
 /// `capacity.control_plane_budget` sets the default rate of the `lambda:control-plane` bucket;
 /// writing the bucket's rate as well leaves one of them without effect.
-fn control_plane_once(d: &mut Diags<'_>, raw: &Raw) {
+fn control_plane_once(d: &mut Diags<'_>, cloud: &RawCloud, budget: &Option<toml::Spanned<f64>>) {
     let bucket = "lambda:control-plane";
-    let rate = raw
-        .cloud
+    let rate = cloud
         .rate_limits
         .iter()
         .flat_map(|m| m.get_ref())
         .find(|(name, _)| name.get_ref() == bucket);
-    if let (Some(budget), Some((name, _))) = (&raw.capacity.control_plane_budget, rate) {
+    if let (Some(budget), Some((name, _))) = (budget, rate) {
         let later = budget.span().start.max(name.span().start);
         d.error_at(
             later,
@@ -154,7 +200,7 @@ fn control_plane_once(d: &mut Diags<'_>, raw: &Raw) {
     }
 }
 
-fn ownership(d: &mut Diags<'_>, raw: &RawOwnership) -> Ownership {
+pub(crate) fn ownership(d: &mut Diags<'_>, raw: &RawOwnership) -> Ownership {
     let tag_key = check::text(d, &raw.tag_key, check::is_tag_key, |s| {
         format!(
             "`ownership.tag_key` \"{s}\" must be 1 to 128 characters and not start with \"aws:\""
@@ -188,67 +234,6 @@ fn ownership(d: &mut Diags<'_>, raw: &RawOwnership) -> Ownership {
         name_prefix: name_prefix.unwrap_or_else(|| defaults::NAME_PREFIX.to_string()),
         prune: raw.prune.as_ref().map_or(defaults::PRUNE, |p| *p.get_ref()),
         adopt,
-    }
-}
-
-/// `topic_arn` names a topic someone else owns; `topic` (+ `emails`) a topic trimtab creates.
-fn notifications(d: &mut Diags<'_>, raw: &RawNotifications, prefix: &str) -> Notifications {
-    let mut emails = Vec::new();
-    for email in raw.emails.iter().flat_map(|e| e.get_ref()) {
-        if check::is_email(email.get_ref()) {
-            emails.push(email.get_ref().clone());
-        } else {
-            let msg = format!(
-                "`notifications.emails`: \"{}\" is not a valid email address",
-                email.get_ref()
-            );
-            d.error(&email.span(), msg);
-        }
-    }
-    if let (Some(emails), None) = (&raw.emails, &raw.topic) {
-        let msg = if raw.topic_arn.is_some() {
-            "`notifications.emails` needs `topic`: trimtab subscribes emails only to a topic it creates; subscribe them to `topic_arn` yourself"
-        } else {
-            "`notifications.emails` needs `topic`: the name of the topic trimtab creates for them"
-        };
-        d.error(&emails.span(), msg);
-    }
-    match (&raw.topic_arn, &raw.topic) {
-        (Some(arn), Some(topic)) => {
-            let later = arn.span().start.max(topic.span().start);
-            d.error_at(
-                later,
-                "[notifications] sets both `topic_arn` (an existing topic) and `topic` (a topic trimtab creates); keep one",
-            );
-            Notifications::None
-        }
-        (Some(_), None) => {
-            let arn = check::text(d, &raw.topic_arn, check::is_topic_arn, |s| {
-                format!(
-                    "`notifications.topic_arn` \"{s}\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
-                )
-            });
-            arn.map_or(Notifications::None, |topic_arn| Notifications::Existing {
-                topic_arn,
-            })
-        }
-        (None, Some(_)) => {
-            let name = check::text(
-                d,
-                &raw.topic,
-                |s| check::is_topic_name(&format!("{prefix}{s}")),
-                |s| {
-                    format!(
-                        "`notifications.topic` \"{s}\": the topic name \"{prefix}{s}\" (name_prefix + topic) may contain only letters, digits, `-` and `_`, at most 256"
-                    )
-                },
-            );
-            name.map_or(Notifications::None, |name| Notifications::Managed {
-                name,
-                emails,
-            })
-        }
-        (None, None) => Notifications::None,
     }
 }
 

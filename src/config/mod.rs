@@ -2,21 +2,34 @@
 //! [`Desired`] or into every problem found, each at `file:line:col`.
 //!
 //! The pipeline: TOML syntax (`toml`'s parser, keeping spans) → [`walk`] reads each section
-//! into the spanned schema of [`raw`] (types, enum values, durations, unknown keys) →
+//! into the spanned schema of [`raw`] (types, enum values, durations, unknown keys), and each
+//! controller reads its own sections and per-rule keys (`controllers::registry`) →
 //! [`convert`] fills [`defaults`] and checks ranges and cross-field rules. Every step reports
 //! into one collector and keeps going, so a run lists all problems, not just the first.
 
-mod alarms;
-mod capacity;
-mod check;
+pub(crate) mod check;
 mod convert;
 pub mod defaults;
 mod diag;
-mod duration;
+pub(crate) mod duration;
+pub(crate) mod pairs;
 mod raw;
 mod rules;
 mod simulated;
 mod walk;
+
+/// What a controller's settings reader uses: the walker, the checks and the diagnostics.
+pub(crate) mod read {
+    pub(crate) use super::check::{self, Bounds};
+    pub(crate) use super::diag::{Diags, suggest};
+    pub(crate) use super::duration;
+    pub(crate) use super::walk::{Pairs, Section, Sections};
+
+    /// A value as written, with its span.
+    pub(crate) type S<T> = toml::Spanned<T>;
+    /// An optional value as written.
+    pub(crate) type Opt<T> = Option<toml::Spanned<T>>;
+}
 
 #[cfg(test)]
 mod tests;
@@ -77,8 +90,30 @@ pub fn parse(text: &str, file_name: &str) -> Result<Desired, ConfigError> {
         d.error(&span, format!("TOML syntax error: {message}"));
         return Err(ConfigError::Invalid(d.finish()));
     }
-    let raw = raw::read(walk::Section::root(doc), &mut d);
-    let desired = convert::desired(&mut d, &raw);
+    let mut sections = walk::Sections::new(walk::Section::root(doc));
+    let head = raw::read_head(&mut sections, &mut d);
+    let ownership = convert::ownership(&mut d, &head.ownership);
+    let controllers =
+        crate::controllers::registry::read_settings(&mut crate::controllers::SettingsCx {
+            sections: &mut sections,
+            d: &mut d,
+            ownership: &ownership,
+        });
+    let functions = rules::functions(&mut sections, &mut d, &controllers);
+    let tables = rules::tables(&mut sections, &mut d, &controllers);
+    let tail = raw::read_tail(&mut sections, &mut d);
+    sections.finish(&mut d);
+    let desired = convert::desired(
+        &mut d,
+        convert::Parts {
+            head,
+            ownership,
+            controllers,
+            functions,
+            tables,
+            tail,
+        },
+    );
     if d.is_empty() {
         Ok(desired)
     } else {

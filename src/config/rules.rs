@@ -1,20 +1,18 @@
-//! Function and table rules: which resources trimtab manages, how (tier), and their alarm,
-//! concurrency, cold-start and scaling overrides. Function rules come out in precedence order, explicit names first and selectors
-//! after them in file order, because a function takes the first rule that matches it.
+//! Function and table rules: which resources trimtab manages and how (tier). Each controller
+//! reads its own keys of every entry (alarm overrides, reserved concurrency, cold-start and
+//! scaling overrides). Function rules come out in precedence order, explicit names first and
+//! selectors after them in file order, because a function takes the first rule that matches it.
 
 use std::collections::BTreeMap;
 
-use super::alarms::{self, override_rule};
-use super::capacity;
 use super::check;
 use super::defaults;
 use super::diag::Diags;
-use super::raw::{RawFunction, RawTable, S};
-use super::walk::Pairs;
-use crate::model::{
-    AlarmDefaults, ColdStartSettings, FunctionAlarmOverrides, FunctionMatch, FunctionRule,
-    TableAlarmOverrides, TableEntry, TableScaling, Tags,
-};
+use super::raw::{self, RawFunction, S};
+use super::walk::{Pairs, Sections};
+use crate::controllers::EntryCx;
+use crate::controllers::registry::{self, Settings};
+use crate::model::{FunctionMatch, FunctionRule, TableEntry, Tags};
 
 fn tags(d: &mut Diags<'_>, v: &Option<S<Pairs<String>>>, path: &str) -> Tags {
     let mut out = Tags::new();
@@ -118,35 +116,38 @@ fn matcher(
     })
 }
 
+/// Reads every `[[functions]]` rule: the framework's keys, then each controller's.
 pub(crate) fn functions(
+    sections: &mut Sections<'_>,
     d: &mut Diags<'_>,
-    raw: &[RawFunction],
-    globals: &AlarmDefaults,
-    cold_start: &ColdStartSettings,
+    controllers: &Settings,
 ) -> Vec<FunctionRule> {
     let (mut names, mut selectors) = (Seen(BTreeMap::new()), Seen(BTreeMap::new()));
     let (mut by_name, mut by_selector) = (Vec::new(), Vec::new());
-    for f in raw {
-        let matcher = matcher(d, f, &mut names, &mut selectors);
-        let overrides = FunctionAlarmOverrides {
-            duration: override_rule(d, &f.duration, &alarms::DURATION, &globals.duration),
-            error_rate: override_rule(d, &f.error_rate, &alarms::ERROR_RATE, &globals.error_rate),
-            throttles: override_rule(d, &f.throttles, &alarms::THROTTLES, &globals.throttles),
-        };
+    for mut s in sections.root().sections(d, "functions") {
+        let f = raw::read_function(&mut s, d);
         // A wrong tier is already reported; checks that depend on the tier skip it.
         let tier = match (&f.tier, f.tier_written) {
             (Some(t), _) => Some(*t.get_ref()),
             (None, false) => Some(defaults::TIER),
             (None, true) => None,
         };
-        let (reserved_concurrency, cold_start) = capacity::function(d, f, tier, cold_start);
+        let settings = registry::read_rule(
+            &mut EntryCx {
+                section: &mut s,
+                d,
+                tier,
+                tier_written: f.tier_written,
+            },
+            controllers,
+        );
+        s.finish(d);
+        let matcher = matcher(d, &f, &mut names, &mut selectors);
         let Some(matcher) = matcher else { continue };
         let rule = FunctionRule {
             tier: tier.unwrap_or(defaults::TIER),
-            alarms: overrides,
             matcher,
-            reserved_concurrency,
-            cold_start,
+            settings,
         };
         match rule.matcher {
             FunctionMatch::Name(_) => by_name.push(rule),
@@ -157,22 +158,26 @@ pub(crate) fn functions(
     by_name
 }
 
+/// Reads every `[[tables]]` entry: its name, then each controller's keys.
 pub(crate) fn tables(
+    sections: &mut Sections<'_>,
     d: &mut Diags<'_>,
-    raw: &[RawTable],
-    globals: &AlarmDefaults,
-    scaling: &TableScaling,
+    controllers: &Settings,
 ) -> Vec<TableEntry> {
     let mut names = Seen(BTreeMap::new());
     let mut out = Vec::new();
-    for t in raw {
-        let throttles = override_rule(
-            d,
-            &t.throttles,
-            &alarms::DYNAMODB_THROTTLES,
-            &globals.dynamodb_throttles,
+    for mut s in sections.root().sections(d, "tables") {
+        let t = raw::read_table(&mut s, d);
+        let settings = registry::read_table(
+            &mut EntryCx {
+                section: &mut s,
+                d,
+                tier: None,
+                tier_written: false,
+            },
+            controllers,
         );
-        let table_scaling = capacity::table(d, &t.scaling, scaling);
+        s.finish(d);
         let Some(name) = &t.name else {
             d.error_at(t.offset, "missing key `name` in [[tables]]");
             continue;
@@ -193,8 +198,7 @@ pub(crate) fn tables(
         }
         out.push(TableEntry {
             name: valid,
-            alarms: TableAlarmOverrides { throttles },
-            scaling: table_scaling,
+            settings,
         });
     }
     out

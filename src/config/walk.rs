@@ -34,6 +34,8 @@ pub(crate) struct Section<'i> {
     pub span: Option<Range<usize>>,
     entries: DeTable<'i>,
     known: Vec<&'static str>,
+    /// Values already taken by a reader, so another reader can look at them ([`Section::peek`]).
+    taken: Vec<(&'static str, Value<'i>)>,
 }
 
 fn kind(v: &DeValue<'_>) -> &'static str {
@@ -116,6 +118,7 @@ impl<'i> Section<'i> {
             span: Some(span),
             entries: table.into_inner(),
             known: Vec::new(),
+            taken: Vec::new(),
         }
     }
 
@@ -126,6 +129,7 @@ impl<'i> Section<'i> {
             span: None,
             entries: DeTable::default(),
             known: Vec::new(),
+            taken: Vec::new(),
         }
     }
 
@@ -164,7 +168,25 @@ impl<'i> Section<'i> {
 
     fn take(&mut self, key: &'static str) -> Option<Value<'i>> {
         self.known.push(key);
-        self.entries.remove(key)
+        let v = self.entries.remove(key)?;
+        self.taken.push((key, v.clone()));
+        Some(v)
+    }
+
+    /// An integer written under `key`, whoever reads it, without reading it: for a check one
+    /// reader makes against another reader's key. Reports nothing; `None` unless it is an
+    /// integer.
+    pub fn peek_int(&self, key: &str) -> Option<Spanned<i64>> {
+        let v = self
+            .entries
+            .get(key)
+            .or_else(|| self.taken.iter().find(|(k, _)| *k == key).map(|(_, v)| v))?;
+        match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| Spanned::new(v.span(), n)),
+            _ => None,
+        }
     }
 
     pub fn string(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<String>> {
@@ -336,6 +358,7 @@ impl<'i> Section<'i> {
                 span: Some(span),
                 entries,
                 known: Vec::new(),
+                taken: Vec::new(),
             },
             other => {
                 wrong_type(d, &path, "a table", &Spanned::new(span, other));
@@ -369,6 +392,7 @@ impl<'i> Section<'i> {
                     span: Some(span),
                     entries,
                     known: Vec::new(),
+                    taken: Vec::new(),
                 }),
                 other => wrong_type(d, &path, &expected, &Spanned::new(span, other)),
             }
@@ -391,5 +415,46 @@ impl<'i> Section<'i> {
                 format!("unknown key `{}` {location}{hint}", key.get_ref()),
             );
         }
+    }
+}
+
+/// The root's sections, each taken from the root the first time a reader asks for it and kept,
+/// so that several readers (the framework and controllers) can each take their own keys of one
+/// section. Everything is finished together at the end, which reports the keys nobody read.
+pub(crate) struct Sections<'i> {
+    root: Section<'i>,
+    taken: Vec<(&'static str, Section<'i>)>,
+}
+
+impl<'i> Sections<'i> {
+    pub fn new(root: Section<'i>) -> Self {
+        Self {
+            root,
+            taken: Vec::new(),
+        }
+    }
+
+    /// The root table itself, for top-level scalars and arrays of tables.
+    pub fn root(&mut self) -> &mut Section<'i> {
+        &mut self.root
+    }
+
+    /// The sub-table `key` of the root (an empty one when the file leaves it out).
+    pub fn get(&mut self, d: &mut Diags<'_>, key: &'static str) -> &mut Section<'i> {
+        if let Some(i) = self.taken.iter().position(|(k, _)| *k == key) {
+            return &mut self.taken[i].1;
+        }
+        let section = self.root.section(d, key);
+        self.taken.push((key, section));
+        let last = self.taken.len() - 1;
+        &mut self.taken[last].1
+    }
+
+    /// Reports every key nobody read, in every section and at the root.
+    pub fn finish(self, d: &mut Diags<'_>) {
+        for (_, section) in self.taken {
+            section.finish(d);
+        }
+        self.root.finish(d);
     }
 }

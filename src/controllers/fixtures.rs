@@ -4,6 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use crate::controllers::alarms::{
+    AlarmDefaults, AlarmRule, ApplicationAlarms, CacheHitAlarm, CustomMetricAlarm,
+};
+use crate::controllers::notifications;
+use crate::controllers::registry;
 use crate::model::*;
 
 pub const REGION: &str = "us-east-1";
@@ -39,17 +44,11 @@ pub fn desired() -> Desired {
             prune: true,
             adopt: Vec::new(),
         },
-        notifications: Notifications::Managed {
-            name: "alerts".into(),
-            emails: vec!["ops@example.com".into()],
-        },
         functions: vec![
             FunctionRule {
                 matcher: FunctionMatch::Name("api".into()),
                 tier: Tier::Critical,
-                alarms: FunctionAlarmOverrides::default(),
-                reserved_concurrency: None,
-                cold_start: ColdStartOverride::default(),
+                settings: Default::default(),
             },
             FunctionRule {
                 matcher: FunctionMatch::Selector {
@@ -57,42 +56,13 @@ pub fn desired() -> Desired {
                     tags: Tags::new(),
                 },
                 tier: Tier::Batch,
-                alarms: FunctionAlarmOverrides::default(),
-                reserved_concurrency: None,
-                cold_start: ColdStartOverride::default(),
+                settings: Default::default(),
             },
         ],
         tables: vec![TableEntry {
             name: "sessions".into(),
-            alarms: TableAlarmOverrides::default(),
-            scaling: TableScalingOverride::default(),
+            settings: Default::default(),
         }],
-        alarms: AlarmDefaults {
-            duration: rule(3000.0),
-            duration_statistic: "p95".into(),
-            error_rate: rule(5.0),
-            throttles: rule(10.0),
-            dynamodb_throttles: rule(5.0),
-        },
-        application: ApplicationAlarms {
-            cache_hit_rate: Some(CacheHitAlarm {
-                rule: AlarmRule {
-                    treat_missing_data: MissingData::NotBreaching,
-                    ..rule(40.0)
-                },
-                namespace: "VoiceLearning".into(),
-                hit_metric: "CacheHits".into(),
-                miss_metric: "CacheMisses".into(),
-                dimensions: Vec::new(),
-            }),
-            cost_per_student: Some(CustomMetricAlarm {
-                rule: rule(15.0),
-                namespace: "VoiceLearning".into(),
-                metric: "CostPerStudentMonthly".into(),
-                statistic: "Maximum".into(),
-                dimensions: Vec::new(),
-            }),
-        },
         observe: ObserveSettings {
             metrics: false,
             metrics_window: Duration::from_secs(900),
@@ -100,10 +70,45 @@ pub fn desired() -> Desired {
             tag_cache_ttl: Duration::from_secs(3600),
         },
         executor: ExecutorSettings::default(),
-        capacity: crate::config::defaults::capacity(),
-        cold_start: crate::config::defaults::cold_start(),
-        table_scaling: crate::config::defaults::table_scaling(),
+        control_plane_budget: crate::config::defaults::CONTROL_PLANE_BUDGET,
         prices: Prices::default(),
+        controllers: registry::Settings {
+            notifications: notifications::Settings::Managed {
+                name: "alerts".into(),
+                emails: vec!["ops@example.com".into()],
+            },
+            alarms: crate::controllers::alarms::Settings {
+                defaults: AlarmDefaults {
+                    duration: rule(3000.0),
+                    duration_statistic: "p95".into(),
+                    error_rate: rule(5.0),
+                    throttles: rule(10.0),
+                    dynamodb_throttles: rule(5.0),
+                },
+                application: ApplicationAlarms {
+                    cache_hit_rate: Some(CacheHitAlarm {
+                        rule: AlarmRule {
+                            treat_missing_data: MissingData::NotBreaching,
+                            ..rule(40.0)
+                        },
+                        namespace: "VoiceLearning".into(),
+                        hit_metric: "CacheHits".into(),
+                        miss_metric: "CacheMisses".into(),
+                        dimensions: Vec::new(),
+                    }),
+                    cost_per_student: Some(CustomMetricAlarm {
+                        rule: rule(15.0),
+                        namespace: "VoiceLearning".into(),
+                        metric: "CostPerStudentMonthly".into(),
+                        statistic: "Maximum".into(),
+                        dimensions: Vec::new(),
+                    }),
+                },
+            },
+            concurrency: Default::default(),
+            cold_start: crate::controllers::coldstart::settings::defaults(),
+            table_scaling: crate::controllers::table_scaling::defaults(),
+        },
     }
 }
 
@@ -186,9 +191,7 @@ pub fn function_rule(name: &str, tier: Tier) -> FunctionRule {
     FunctionRule {
         matcher: FunctionMatch::Name(name.into()),
         tier,
-        alarms: FunctionAlarmOverrides::default(),
-        reserved_concurrency: None,
-        cold_start: ColdStartOverride::default(),
+        settings: Default::default(),
     }
 }
 

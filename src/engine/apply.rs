@@ -1,10 +1,12 @@
-//! Apply: execute a plan, phase by phase. Within a phase, changes run concurrently (bounded),
-//! each change's writes in order. A failed change is recorded and the others carry on. Alarm
-//! deletions in one phase are batched into DeleteAlarms calls of up to 100 names.
+//! Apply: execute a plan, phase by phase. Within a phase, changes to different resources run
+//! concurrently (bounded); changes that touch the same resource (the same function, alarm,
+//! rule or scalable target) run one after another in plan order, never at once; each change's
+//! writes run in order. A failed change is recorded and the others carry on. Alarm deletions
+//! in one phase are batched into DeleteAlarms calls of up to 100 names.
 //!
 //! Shutdown: once `cancel` fires, no new change starts; changes already running finish.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -12,13 +14,12 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::cloud::{Cloud, CloudError, CloudResult, Op};
-use crate::controllers::notifications::TOPIC_ARN_PLACEHOLDER;
-use crate::model::{Action, Change, Plan, ResourceKind, Write};
+use crate::model::{Action, Change, Phase, Plan, ResourceKey, ResourceKind, TopicArn, Write};
 
 use super::error_chain;
 use super::governor::Governor;
+use super::observe::tag_cache::TagCache;
 use super::status::Heartbeat;
-use super::tag_cache::TagCache;
 
 /// DeleteAlarms takes at most this many names per call.
 pub const DELETE_ALARMS_BATCH: usize = 100;
@@ -122,7 +123,7 @@ impl Executor {
 
     pub async fn apply(&self, plan: &Plan, cancel: &CancellationToken) -> ApplyReport {
         let mut report = ApplyReport::default();
-        let mut phases: BTreeMap<u8, Vec<&Change>> = BTreeMap::new();
+        let mut phases: BTreeMap<Phase, Vec<&Change>> = BTreeMap::new();
         for change in &plan.changes {
             phases.entry(change.phase).or_default().push(change);
         }
@@ -130,18 +131,25 @@ impl Executor {
             let (deletes, others): (Vec<&Change>, Vec<&Change>) = changes.into_iter().partition(|c| {
                 matches!(c.writes.as_slice(), [Write::DeleteAlarms { names }] if names.len() == 1)
             });
-            let mut outcomes: Vec<ChangeOutcome> = futures::stream::iter(others)
-                .map(|change| async move {
-                    if cancel.is_cancelled() {
-                        return skipped(change);
+            let groups = by_resource(others);
+            let outcomes: Vec<Vec<ChangeOutcome>> = futures::stream::iter(groups)
+                .map(|group| async move {
+                    let mut outcomes = Vec::with_capacity(group.len());
+                    for change in group {
+                        if cancel.is_cancelled() {
+                            outcomes.push(skipped(change));
+                            continue;
+                        }
+                        let result = self.run_change(change).await;
+                        self.record(change, &result);
+                        outcomes.push(outcome_of(change, &result));
                     }
-                    let result = self.run_change(change).await;
-                    self.record(change, &result);
-                    outcome_of(change, &result)
+                    outcomes
                 })
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
+            let mut outcomes: Vec<ChangeOutcome> = outcomes.into_iter().flatten().collect();
             for batch in deletes.chunks(DELETE_ALARMS_BATCH) {
                 if cancel.is_cancelled() {
                     outcomes.extend(batch.iter().map(|c| skipped(c)));
@@ -167,6 +175,10 @@ impl Executor {
 
     pub fn set_heartbeat(&mut self, heartbeat: Heartbeat) {
         self.heartbeat = heartbeat;
+    }
+
+    pub fn set_concurrency(&mut self, concurrency: usize) {
+        self.concurrency = concurrency.max(1);
     }
 
     fn record(&self, change: &Change, result: &CloudResult<()>) {
@@ -200,16 +212,25 @@ impl Executor {
         Ok(())
     }
 
-    fn topic_arn(&self, arn: &str) -> String {
-        match arn.strip_prefix(TOPIC_ARN_PLACEHOLDER) {
-            Some(name) => self
+    /// The ARN a write refers to; a topic created earlier in this apply is looked up.
+    fn topic_arn(&self, arn: &TopicArn, op: Op) -> CloudResult<String> {
+        match arn {
+            TopicArn::Known(arn) => Ok(arn.clone()),
+            TopicArn::CreatedBy(name) => self
                 .created_topics
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(name)
                 .cloned()
-                .unwrap_or_else(|| arn.to_string()),
-            None => arn.to_string(),
+                .ok_or_else(|| {
+                    CloudError::new(
+                        crate::cloud::ErrorKind::Other,
+                        op,
+                        format!(
+                            "topic {name} was to be created earlier in this apply, and was not"
+                        ),
+                    )
+                }),
         }
     }
 
@@ -316,7 +337,7 @@ impl Executor {
                 protocol,
                 endpoint,
             } => {
-                let arn = self.topic_arn(topic_arn);
+                let arn = self.topic_arn(topic_arn, Op::Subscribe)?;
                 g.call(Op::Subscribe, || sns.subscribe(&arn, protocol, endpoint))
                     .await
             }
@@ -464,6 +485,41 @@ fn is_removal(write: &Write) -> bool {
             | Write::RemoveTargets { .. }
             | Write::RemovePermission { .. }
     )
+}
+
+/// Splits a phase's changes into groups that share no resource, each group in plan order. Two
+/// changes touching one resource (directly, or through a third that touches both) end up in
+/// the same group, so they never run at once; groups run concurrently.
+fn by_resource(changes: Vec<&Change>) -> Vec<Vec<&Change>> {
+    // Union-find over changes, joined through the resources their writes touch.
+    let mut parent: Vec<usize> = (0..changes.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first_toucher: HashMap<ResourceKey, usize> = HashMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        for write in &change.writes {
+            match first_toucher.get(&write.resource()) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    first_toucher.insert(write.resource(), i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&Change>> = BTreeMap::new();
+    for (i, change) in changes.into_iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(change);
+    }
+    groups.into_values().collect()
 }
 
 fn skipped(change: &Change) -> ChangeOutcome {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
@@ -51,7 +51,7 @@ struct Bucket {
 #[derive(Debug)]
 pub struct RateLimiter {
     clock: Arc<dyn Clock>,
-    overrides: BTreeMap<String, f64>,
+    overrides: RwLock<BTreeMap<String, f64>>,
     buckets: Mutex<HashMap<&'static str, Bucket>>,
 }
 
@@ -59,16 +59,33 @@ impl RateLimiter {
     pub fn new(clock: Arc<dyn Clock>, overrides: BTreeMap<String, f64>) -> Self {
         Self {
             clock,
-            overrides,
+            overrides: RwLock::new(overrides),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn rate(&self, bucket: &str) -> f64 {
         self.overrides
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .get(bucket)
             .copied()
             .unwrap_or_else(|| default_rate(bucket))
+    }
+
+    /// New configured rates. A bucket keeps what it learned: a rate AWS's throttling pushed
+    /// below its ceiling stays there (and recovers as before), capped by the new ceiling.
+    pub fn set_rates(&self, overrides: BTreeMap<String, f64>) {
+        *self.overrides.write().unwrap_or_else(|p| p.into_inner()) = overrides;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, b) in buckets.iter_mut() {
+            let ceiling = self.rate(name).max(0.01);
+            let learned = b.rate / b.ceiling;
+            b.ceiling = ceiling;
+            b.rate = (ceiling * learned).min(ceiling);
+            b.burst = ceiling.max(1.0);
+            b.tokens = b.tokens.min(b.burst);
+        }
     }
 
     /// Reserves one token and returns how long the caller must wait before using it.
@@ -137,7 +154,8 @@ pub struct Governor {
     limiter: Arc<RateLimiter>,
     clock: Arc<dyn Clock>,
     telemetry: Telemetry,
-    settings: ExecutorSettings,
+    /// Shared by every clone, so a reload reaches the observer and the executor alike.
+    settings: Arc<RwLock<ExecutorSettings>>,
 }
 
 impl Governor {
@@ -151,8 +169,21 @@ impl Governor {
             limiter: Arc::new(RateLimiter::new(clock.clone(), rate_overrides)),
             clock,
             telemetry,
-            settings,
+            settings: Arc::new(RwLock::new(settings)),
         }
+    }
+
+    /// A reloaded configuration's rates and retry settings; adapted rates carry on.
+    pub fn reconfigure(&self, rate_overrides: BTreeMap<String, f64>, settings: ExecutorSettings) {
+        self.limiter.set_rates(rate_overrides);
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    fn settings(&self) -> ExecutorSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn telemetry(&self) -> &Telemetry {
@@ -170,9 +201,10 @@ impl Governor {
     /// Backoff before retry number `attempt` (1-based): "full jitter" over an exponentially
     /// growing ceiling, so many callers throttled at once spread out instead of retrying in step.
     pub fn backoff(&self, attempt: u32, error: &CloudError) -> Duration {
-        let base = self.settings.base_backoff.as_secs_f64();
+        let settings = self.settings();
+        let base = settings.base_backoff.as_secs_f64();
         let ceiling = (base * 2f64.powi(attempt.saturating_sub(1) as i32))
-            .min(self.settings.max_backoff.as_secs_f64());
+            .min(settings.max_backoff.as_secs_f64());
         let jittered = Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling.max(0.001)));
         let floor = match error.kind {
             ErrorKind::Conflict => CONFLICT_MIN_WAIT,
@@ -189,7 +221,7 @@ impl Governor {
         F: FnMut() -> Fut,
         Fut: Future<Output = CloudResult<T>>,
     {
-        let max_attempts = self.settings.max_attempts.max(1);
+        let max_attempts = self.settings().max_attempts.max(1);
         let mut attempt = 1;
         loop {
             let waited = self.limiter.acquire(op.bucket()).await;

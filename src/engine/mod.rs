@@ -1,18 +1,20 @@
 //! The engine: one reconcile cycle is observe → plan (pure) → apply, with every outcome counted.
 //! `runtime` repeats cycles on a schedule; `render` prints plans and results; `status` is what
 //! `/status` and `/healthz` report.
+//!
+//! An engine lives as long as the process: a config reload reconfigures it
+//! ([`Engine::reconfigure`]) and keeps its caches, the rate limiter's adapted rates and every
+//! controller's memory.
 
 pub mod apply;
 pub mod governor;
 pub mod observe;
-mod observe_capacity;
 pub mod render;
 pub mod runtime;
 pub mod status;
-pub mod tag_cache;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -20,14 +22,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::cloud::Cloud;
-use crate::cloud::sim::SimAccount;
-use crate::controllers;
+use crate::controllers::registry;
 use crate::model::{Action, Desired, Observed, Plan, ResourceKind};
 use crate::telemetry::Telemetry;
 
 use apply::{ApplyReport, Executor};
 use governor::Governor;
-use observe::{ObserveError, Observer};
+use observe::{ObserveError, Observer, Verification, tag_cache::TagCache};
 use status::Heartbeat;
 
 /// Renders an error and all its causes on one line, so logs keep the whole SDK chain.
@@ -46,49 +47,6 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("connecting to AWS")]
-    Aws(#[source] crate::cloud::aws::AwsSetupError),
-    #[error("starting the simulated account")]
-    Simulated(#[source] crate::cloud::sim::SimError),
-}
-
-/// The account a process talks to, and the simulated account behind it when there is one.
-#[derive(Clone)]
-pub struct Account {
-    pub cloud: Cloud,
-    pub sim: Option<Arc<SimAccount>>,
-}
-
-impl std::fmt::Debug for Account {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("simulated", &self.sim.is_some())
-            .finish()
-    }
-}
-
-/// Builds the account named by `[cloud]`: the real one through the SDK, or the simulated one.
-pub async fn connect(desired: &Desired, clock: Arc<dyn Clock>) -> Result<Account, ConnectError> {
-    match desired.cloud.backend {
-        crate::model::Backend::Aws => Ok(Account {
-            cloud: crate::cloud::aws::connect(&desired.cloud)
-                .await
-                .map_err(ConnectError::Aws)?,
-            sim: None,
-        }),
-        crate::model::Backend::Simulated => {
-            let sim = SimAccount::new(&desired.cloud.simulated, &desired.cloud.region, clock)
-                .map_err(ConnectError::Simulated)?;
-            Ok(Account {
-                cloud: sim.cloud(),
-                sim: Some(sim),
-            })
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
 pub enum CycleError {
     #[error("observing the account")]
     Observe(#[from] ObserveError),
@@ -103,6 +61,8 @@ pub struct CycleReport {
     pub apply: ApplyReport,
     pub functions_in_scope: usize,
     pub alarms_observed: usize,
+    /// The earliest next look a controller asked for, if sooner than the interval matters.
+    pub requeue: Option<Duration>,
 }
 
 impl CycleReport {
@@ -120,9 +80,9 @@ impl CycleReport {
 pub fn rate_limits(desired: &Desired) -> BTreeMap<String, f64> {
     let mut limits = desired.cloud.rate_limits.clone();
     let bucket = crate::cloud::Op::ListFunctions.bucket();
-    limits.entry(bucket.to_string()).or_insert_with(|| {
-        crate::cloud::ops::aws_quota(bucket) * desired.capacity.control_plane_budget
-    });
+    limits
+        .entry(bucket.to_string())
+        .or_insert_with(|| crate::cloud::ops::aws_quota(bucket) * desired.control_plane_budget);
     limits
 }
 
@@ -134,6 +94,8 @@ pub struct Engine {
     gov: Governor,
     telemetry: Telemetry,
     heartbeat: Heartbeat,
+    /// What every controller remembers between cycles; survives reloads.
+    memory: Mutex<registry::Memory>,
 }
 
 impl Engine {
@@ -150,7 +112,7 @@ impl Engine {
             desired.executor.clone(),
         );
         let heartbeat = Heartbeat::default();
-        let tags = Arc::new(tag_cache::TagCache::default());
+        let tags = Arc::new(TagCache::default());
         Self {
             observer: Observer::new(cloud.clone(), gov.clone(), tags.clone()),
             executor: Executor::new(
@@ -163,10 +125,19 @@ impl Engine {
             gov,
             telemetry,
             heartbeat,
+            memory: Mutex::new(registry::Memory::default()),
         }
     }
 
-    /// Replaces the heartbeat (the daemon shares one across engine rebuilds on reload).
+    /// Takes a reloaded configuration: new rate limits and executor settings, while caches,
+    /// adapted rates and controllers' memory carry on.
+    pub fn reconfigure(&mut self, desired: &Desired) {
+        self.gov
+            .reconfigure(rate_limits(desired), desired.executor.clone());
+        self.executor.set_concurrency(desired.executor.concurrency);
+    }
+
+    /// Replaces the heartbeat (the daemon shares one with its status board).
     pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
         self.executor.set_heartbeat(heartbeat.clone());
         self.heartbeat = heartbeat;
@@ -185,8 +156,20 @@ impl Engine {
         &self.telemetry
     }
 
+    fn memory(&self) -> std::sync::MutexGuard<'_, registry::Memory> {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, ObserveError> {
-        let observed = self.observer.observe(desired).await?;
+        // The memory is taken out for the observation (reads may look at it) and put back, so
+        // no lock is held across an await.
+        let memory = std::mem::take(&mut *self.memory());
+        let result = self
+            .observer
+            .observe(desired, &memory, Verification::Rotate)
+            .await;
+        *self.memory() = memory;
+        let observed = result?;
         self.heartbeat.observed(self.gov.clock().now());
         self.telemetry.ready.set(1);
         Ok(observed)
@@ -194,10 +177,18 @@ impl Engine {
 
     /// Observes and plans; changes nothing.
     pub async fn plan(&self, desired: &Desired) -> Result<(Observed, Plan), CycleError> {
+        let (observed, outcome) = self.plan_outcome(desired).await?;
+        Ok((observed, outcome.plan))
+    }
+
+    async fn plan_outcome(
+        &self,
+        desired: &Desired,
+    ) -> Result<(Observed, crate::controllers::Outcome), CycleError> {
         let observed = self.observe(desired).await?;
-        let plan = controllers::plan(desired, &observed);
-        self.record_plan(&plan);
-        Ok((observed, plan))
+        let outcome = registry::plan(desired, &observed, &mut self.memory());
+        self.record_plan(&outcome.plan);
+        Ok((observed, outcome))
     }
 
     fn record_plan(&self, plan: &Plan) {
@@ -241,8 +232,8 @@ impl Engine {
         let clock = self.gov.clock().clone();
         let started_at = clock.now();
         let wall = std::time::Instant::now();
-        let result = self.plan(desired).await;
-        let (observed, plan) = match result {
+        let result = self.plan_outcome(desired).await;
+        let (observed, outcome) = match result {
             Ok(ok) => ok,
             Err(e) => {
                 self.telemetry.cycles.with_label_values(&["failed"]).inc();
@@ -252,14 +243,15 @@ impl Engine {
                 return Err(e);
             }
         };
-        let apply = self.executor.apply(&plan, cancel).await;
+        let apply = self.executor.apply(&outcome.plan, cancel).await;
         let report = CycleReport {
             started_at,
             duration: wall.elapsed(),
             functions_in_scope: observed.functions.len(),
             alarms_observed: observed.alarms.len(),
-            plan,
+            plan: outcome.plan,
             apply,
+            requeue: outcome.requeue,
         };
         self.telemetry
             .cycles

@@ -124,7 +124,7 @@ mod tests {
                     new: "10".into(),
                 }],
                 reason: "drift in threshold".into(),
-                phase: 2,
+                phase: crate::model::Phase::Monitoring,
                 writes: vec![Write::DeleteAlarms { names: vec![] }],
             }],
             refusals: vec![Refusal {
@@ -132,6 +132,7 @@ mod tests {
                 id: "x".into(),
                 reason: "not owned".into(),
             }],
+            notes: Vec::new(),
         };
         let text = plan_text(&plan);
         assert_eq!(

@@ -20,7 +20,8 @@ use crate::server;
 use crate::telemetry::Telemetry;
 
 use super::status::{Heartbeat, StatusBoard};
-use super::{Account, ConnectError, Engine, connect, error_chain};
+use super::{Engine, error_chain};
+use crate::app::{Account, ConnectError, connect};
 
 /// Exit code after a second stop signal: the conventional 128 + SIGINT.
 pub const EXIT_FORCED: i32 = 130;
@@ -140,26 +141,17 @@ struct Daemon {
     clock: Arc<dyn Clock>,
     telemetry: Telemetry,
     status: StatusBoard,
-    heartbeat: Heartbeat,
     account: Account,
     desired: Desired,
     generation: u64,
     /// The text of the config in force, so a touch without a change is not a reload.
     loaded_text: Option<String>,
     engine: Engine,
+    /// The earliest next look the last cycle's controllers asked for.
+    requeue: Option<Duration>,
 }
 
 impl Daemon {
-    fn build_engine(&self, desired: &Desired) -> Engine {
-        Engine::new(
-            self.account.cloud.clone(),
-            self.clock.clone(),
-            self.telemetry.clone(),
-            desired,
-        )
-        .with_heartbeat(self.heartbeat.clone())
-    }
-
     fn reload(&mut self, cause: ReloadCause) -> bool {
         let path = &self.opts.config_path;
         let text = std::fs::read_to_string(path).ok();
@@ -175,7 +167,8 @@ impl Daemon {
                 }
                 let mut new = new;
                 new.cloud = self.desired.cloud.clone();
-                self.engine = self.build_engine(&new);
+                // Same engine: caches, adapted rates and controllers' memory carry on.
+                self.engine.reconfigure(&new);
                 self.desired = new;
                 self.generation += 1;
                 self.loaded_text = text;
@@ -208,7 +201,7 @@ impl Daemon {
     }
 
     /// Runs one cycle; after shutdown begins, waits at most the grace period for it.
-    async fn cycle(&self, cancel: &CancellationToken) {
+    async fn cycle(&mut self, cancel: &CancellationToken) {
         let started = self.clock.now();
         let wall = std::time::Instant::now();
         let cycle = self.engine.cycle(&self.desired, cancel);
@@ -233,6 +226,7 @@ impl Daemon {
                     "cycle finished"
                 );
                 self.status.cycle_completed(&report);
+                self.requeue = report.requeue;
             }
             Err(e) => {
                 let message = error_chain(&e);
@@ -295,11 +289,11 @@ pub async fn run(
         clock,
         telemetry,
         status,
-        heartbeat,
         account,
         desired,
         generation: 1,
         engine,
+        requeue: None,
     };
 
     while !cancel.is_cancelled() {
@@ -312,7 +306,12 @@ pub async fn run(
             .now()
             .duration_since(started)
             .unwrap_or_default();
-        let pause = next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed);
+        let mut pause = next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed);
+        // A controller that asked to be looked at sooner (a canary window ending) gets its
+        // cycle then, never sooner than a second.
+        if let Some(requeue) = daemon.requeue {
+            pause = pause.min(requeue.saturating_sub(elapsed).max(Duration::from_secs(1)));
+        }
         let clock = daemon.clock.clone();
         let sleep = clock.sleep(pause);
         tokio::pin!(sleep);

@@ -1,5 +1,11 @@
 //! The validated desired state: what `config::load` produces and the controllers consume.
-//! Every default lives in `config`; by the time a value is here it is explicit.
+//! Every default lives in `config` (or, for a controller's own settings, in its folder); by the
+//! time a value is here it is explicit.
+//!
+//! The shared part is here: the schedule, the account, ownership, which functions and tables
+//! trimtab looks after (and each function's tier), prices. Each controller's own settings sit
+//! in [`crate::controllers::registry`]'s generated structs: `controllers` for its config
+//! section, and `settings` on every function rule and table for its per-resource keys.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,13 +13,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::alarm::MissingData;
 use super::dynamodb::BillingMode;
 use super::lambda::Architecture;
-use super::metrics::Dimension;
 use super::{Tags, Tier};
+use crate::controllers::registry;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Desired {
     /// Time between the starts of two cycles.
     pub interval: Duration,
@@ -21,119 +26,19 @@ pub struct Desired {
     pub jitter: f64,
     pub cloud: CloudSettings,
     pub ownership: Ownership,
-    pub notifications: Notifications,
     /// Function rules in precedence order: explicit names first, then selectors in file order.
     /// A function takes the first rule that matches it.
     pub functions: Vec<FunctionRule>,
     pub tables: Vec<TableEntry>,
-    pub alarms: AlarmDefaults,
-    pub application: ApplicationAlarms,
     pub observe: ObserveSettings,
     pub executor: ExecutorSettings,
-    /// Reserved concurrency guard rails and the Lambda control-plane budget.
-    pub capacity: CapacitySettings,
-    /// Cold-start strategies by tier: provisioned concurrency (critical), warm-up (standard).
-    pub cold_start: ColdStartSettings,
-    /// Defaults for DynamoDB auto scaling of PROVISIONED tables.
-    pub table_scaling: TableScaling,
-    /// List prices used for cost estimates (AWS-FACTS.md, us-east-1).
-    pub prices: Prices,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CapacitySettings {
-    /// A plan that would leave fewer unreserved concurrent executions in the account is refused
-    /// (AWS itself requires at least 100).
-    pub unreserved_floor: u32,
     /// Share of the account's shared Lambda control-plane quota (15 req/s) trimtab may use on
     /// average; it sets the default rate of the `lambda:control-plane` bucket.
     pub control_plane_budget: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ColdStartSettings {
-    /// The alias that carries provisioned concurrency for critical functions.
-    pub alias: String,
-    /// Publish a version and create the alias when it is missing (otherwise the plan says so).
-    pub manage_alias: bool,
-    pub provisioned: ProvisionedSettings,
-    pub warmup: WarmupSettings,
-}
-
-/// Provisioned concurrency on the alias, scaled by Application Auto Scaling target tracking on
-/// `LambdaProvisionedConcurrencyUtilization`. trimtab writes the scalable target and the policy;
-/// the capacity itself belongs to Application Auto Scaling.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProvisionedSettings {
-    /// Target utilization, 0.1–0.9.
-    pub target_utilization: f64,
-    pub min: u32,
-    pub max: u32,
-    pub scale_in_cooldown_s: Option<u32>,
-    pub scale_out_cooldown_s: Option<u32>,
-}
-
-/// A scheduled EventBridge rule invoking the function with a warm-up event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WarmupSettings {
-    /// `rate(N minutes)` (spread per function by trimtab) or a `cron(...)` expression (used as is).
-    pub schedule: String,
-    /// The `concurrency` field of the warm-up event: how many instances the handler keeps warm.
-    pub concurrency: u32,
-    /// Billed duration assumed per warm-up invocation, for the cost estimate.
-    pub assumed_duration_ms: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TableScaling {
-    pub enabled: bool,
-    /// Target utilization in percent (DynamoDB accepts 20–90).
-    pub target_utilization: f64,
-    pub read_min: u32,
-    pub read_max: u32,
-    pub write_min: u32,
-    pub write_max: u32,
-    pub disable_scale_in: bool,
-    pub scale_in_cooldown_s: Option<u32>,
-    pub scale_out_cooldown_s: Option<u32>,
-}
-
-/// Per-table overrides of [`TableScaling`]; `None` keeps the default.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct TableScalingOverride {
-    pub enabled: Option<bool>,
-    pub target_utilization: Option<f64>,
-    pub read_min: Option<u32>,
-    pub read_max: Option<u32>,
-    pub write_min: Option<u32>,
-    pub write_max: Option<u32>,
-    pub disable_scale_in: Option<bool>,
-}
-
-impl TableScaling {
-    pub fn with(&self, o: &TableScalingOverride) -> TableScaling {
-        TableScaling {
-            enabled: o.enabled.unwrap_or(self.enabled),
-            target_utilization: o.target_utilization.unwrap_or(self.target_utilization),
-            read_min: o.read_min.unwrap_or(self.read_min),
-            read_max: o.read_max.unwrap_or(self.read_max),
-            write_min: o.write_min.unwrap_or(self.write_min),
-            write_max: o.write_max.unwrap_or(self.write_max),
-            disable_scale_in: o.disable_scale_in.unwrap_or(self.disable_scale_in),
-            scale_in_cooldown_s: self.scale_in_cooldown_s,
-            scale_out_cooldown_s: self.scale_out_cooldown_s,
-        }
-    }
-}
-
-/// Per-function overrides of the cold-start settings; `None` keeps the default.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct ColdStartOverride {
-    pub provisioned_min: Option<u32>,
-    pub provisioned_max: Option<u32>,
-    pub target_utilization: Option<f64>,
-    pub warmup_concurrency: Option<u32>,
-    pub warmup_schedule: Option<String>,
+    /// List prices used for cost estimates (AWS-FACTS.md, us-east-1).
+    pub prices: Prices,
+    /// Every controller's own settings, one field per registered controller.
+    pub controllers: registry::Settings,
 }
 
 /// Prices in US dollars (us-east-1 list prices by default).
@@ -261,16 +166,6 @@ impl Ownership {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Notifications {
-    /// Alarms get no actions.
-    None,
-    /// Alarm actions go to a topic someone else owns.
-    Existing { topic_arn: String },
-    /// trimtab creates and owns the topic (named `name_prefix + name`) and its email subscriptions.
-    Managed { name: String, emails: Vec<String> },
-}
-
 /// Which functions a rule applies to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum FunctionMatch {
@@ -289,109 +184,20 @@ impl FunctionMatch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One `[[functions]]` rule: which functions, their tier, and each controller's keys.
+#[derive(Debug, Clone)]
 pub struct FunctionRule {
     pub matcher: FunctionMatch,
     pub tier: Tier,
-    pub alarms: FunctionAlarmOverrides,
-    /// Reserved concurrency trimtab sets on each matching function; `None` leaves it alone
-    /// (and removes a value trimtab itself set earlier).
-    pub reserved_concurrency: Option<u32>,
-    pub cold_start: ColdStartOverride,
+    /// Each controller's per-rule settings, one field per registered controller.
+    pub settings: registry::RuleSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct FunctionAlarmOverrides {
-    pub duration: RuleOverride,
-    pub error_rate: RuleOverride,
-    pub throttles: RuleOverride,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One `[[tables]]` entry: a DynamoDB table trimtab looks after, and each controller's keys.
+#[derive(Debug, Clone)]
 pub struct TableEntry {
     pub name: String,
-    pub alarms: TableAlarmOverrides,
-    pub scaling: TableScalingOverride,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct TableAlarmOverrides {
-    pub throttles: RuleOverride,
-}
-
-/// The common shape of every alarm trimtab makes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AlarmRule {
-    pub enabled: bool,
-    pub threshold: f64,
-    pub period_s: u32,
-    pub evaluation_periods: u32,
-    pub datapoints_to_alarm: u32,
-    pub treat_missing_data: MissingData,
-}
-
-/// Per-resource overrides of an [`AlarmRule`]; `None` keeps the default.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct RuleOverride {
-    pub enabled: Option<bool>,
-    pub threshold: Option<f64>,
-    pub period_s: Option<u32>,
-    pub evaluation_periods: Option<u32>,
-    pub datapoints_to_alarm: Option<u32>,
-    pub treat_missing_data: Option<MissingData>,
-}
-
-impl AlarmRule {
-    pub fn with(&self, o: &RuleOverride) -> AlarmRule {
-        AlarmRule {
-            enabled: o.enabled.unwrap_or(self.enabled),
-            threshold: o.threshold.unwrap_or(self.threshold),
-            period_s: o.period_s.unwrap_or(self.period_s),
-            evaluation_periods: o.evaluation_periods.unwrap_or(self.evaluation_periods),
-            datapoints_to_alarm: o.datapoints_to_alarm.unwrap_or(self.datapoints_to_alarm),
-            treat_missing_data: o.treat_missing_data.unwrap_or(self.treat_missing_data),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AlarmDefaults {
-    /// Duration percentile above `threshold` milliseconds.
-    pub duration: AlarmRule,
-    /// The percentile statistic for the duration alarm, e.g. `p95`.
-    pub duration_statistic: String,
-    /// 100 × Errors / Invocations above `threshold` percent.
-    pub error_rate: AlarmRule,
-    /// Throttles (Sum per period) above `threshold`.
-    pub throttles: AlarmRule,
-    /// DynamoDB ThrottledRequests (Sum per period) above `threshold`.
-    pub dynamodb_throttles: AlarmRule,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ApplicationAlarms {
-    pub cache_hit_rate: Option<CacheHitAlarm>,
-    pub cost_per_student: Option<CustomMetricAlarm>,
-}
-
-/// 100 × hits / (hits + misses) below `rule.threshold` percent, over the application's own metrics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CacheHitAlarm {
-    pub rule: AlarmRule,
-    pub namespace: String,
-    pub hit_metric: String,
-    pub miss_metric: String,
-    pub dimensions: Vec<Dimension>,
-}
-
-/// A custom metric compared with a threshold, e.g. cost per student per month (₹) above 15.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CustomMetricAlarm {
-    pub rule: AlarmRule,
-    pub namespace: String,
-    pub metric: String,
-    pub statistic: String,
-    pub dimensions: Vec<Dimension>,
+    pub settings: registry::TableSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

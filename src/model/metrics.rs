@@ -45,7 +45,7 @@ impl MetricId {
 
 /// A metric read with a statistic over a period. `stat` is AWS's spelling: `Sum`, `Average`,
 /// `Minimum`, `Maximum`, `SampleCount`, or an extended statistic such as `p95`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MetricStat {
     pub metric: MetricId,
     pub period_s: u32,

@@ -9,6 +9,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod observed;
 pub mod plan;
+pub mod reads;
 pub mod scaling;
 pub mod sns;
 
@@ -20,6 +21,7 @@ pub use lambda::*;
 pub use metrics::*;
 pub use observed::*;
 pub use plan::*;
+pub use reads::*;
 pub use scaling::*;
 pub use sns::*;
 

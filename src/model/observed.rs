@@ -12,6 +12,8 @@ use super::dynamodb::TableInfo;
 use super::events::{ObservedRule, RuleTarget};
 use super::lambda::{AccountConcurrency, Alias, Permission};
 use super::lambda::{FunctionDetail, FunctionSummary};
+use super::metrics::MetricId;
+use super::reads::{MetricRead, ReadLog};
 use super::scaling::{ObservedScalingPolicy, ScalableTarget};
 use super::sns::Subscription;
 
@@ -31,8 +33,12 @@ pub struct Observed {
     pub alarms: BTreeMap<String, ObservedAlarm>,
     /// SNS topics by ARN, with their tags when trimtab needed them.
     pub topics: BTreeMap<String, ObservedTopic>,
-    /// Per-function metric summaries, when `observe.metrics` is on.
-    pub metrics: BTreeMap<String, FunctionMetrics>,
+    /// Datapoints of the metrics controllers asked for (oldest first), possibly read in an
+    /// earlier cycle and kept until their refresh is due.
+    pub metrics: BTreeMap<MetricRead, Vec<(SystemTime, f64)>>,
+    /// ListMetrics results: every series of (namespace, metric name) with data in the last two
+    /// weeks.
+    pub metric_names: BTreeMap<(String, String), BTreeSet<MetricId>>,
     /// Functions whose state could not be read this cycle (e.g. GetFunction kept failing).
     /// Controllers neither change nor prune anything belonging to them: not knowing is not
     /// the same as "gone".
@@ -55,6 +61,8 @@ pub struct Observed {
     pub rule_targets: BTreeMap<String, Vec<RuleTarget>>,
     /// Resource-policy statements of the functions whose policy was read this cycle.
     pub permissions: BTreeMap<String, Vec<Permission>>,
+    /// What was read this cycle, so "read and absent" is never confused with "not read".
+    pub reads: ReadLog,
 }
 
 impl Observed {
@@ -69,6 +77,7 @@ impl Observed {
             alarms: BTreeMap::new(),
             topics: BTreeMap::new(),
             metrics: BTreeMap::new(),
+            metric_names: BTreeMap::new(),
             unknown_functions: BTreeSet::new(),
             unknown_tables: BTreeSet::new(),
             account_concurrency: None,
@@ -78,6 +87,7 @@ impl Observed {
             rules: BTreeMap::new(),
             rule_targets: BTreeMap::new(),
             permissions: BTreeMap::new(),
+            reads: ReadLog::default(),
         }
     }
 }
@@ -101,16 +111,4 @@ pub struct ObservedTopic {
     pub tags: Option<Tags>,
     /// Read only for the topic trimtab manages.
     pub subscriptions: Option<Vec<Subscription>>,
-}
-
-/// A function's recent behaviour, over `observe.metrics_window`.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct FunctionMetrics {
-    pub invocations: f64,
-    pub errors: f64,
-    pub throttles: f64,
-    /// Highest per-period p95 Duration in the window, in ms.
-    pub duration_p95_ms: Option<f64>,
-    /// Mean Duration over the window, in ms.
-    pub duration_avg_ms: Option<f64>,
 }

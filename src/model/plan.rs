@@ -10,6 +10,59 @@ use super::events::{Rule, RuleTarget};
 use super::lambda::{FunctionConfigUpdate, Permission};
 use super::scaling::{ScalableDimension, ScalableTarget, ScalingPolicy};
 
+/// When a change runs. Every change of a phase finishes before the next phase starts; within a
+/// phase, changes to different resources run concurrently. The phases say what a change may
+/// rely on, not which controller made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Resources others point at by ARN, such as a notification topic.
+    Foundation,
+    /// What hangs on a foundation resource, such as a topic's subscriptions.
+    Wiring,
+    /// Alarms, which notify the foundation topic.
+    Monitoring,
+    /// Prerequisites of capacity changes: aliases, scalable targets, rules, ownership markers.
+    Prepare,
+    /// New settings built on what `Prepare` made: policies, rule targets, permissions, values.
+    Build,
+    /// Removal of what is no longer wanted, only after every build has finished, so a function
+    /// is never left without warm capacity in between.
+    Teardown,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Foundation,
+        Phase::Wiring,
+        Phase::Monitoring,
+        Phase::Prepare,
+        Phase::Build,
+        Phase::Teardown,
+    ];
+}
+
+/// A value a write needs that may only exist once an earlier write of the same apply has run:
+/// the explicit form of "known after apply".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicArn {
+    Known(String),
+    /// The ARN of the topic of this name, created by a `CreateTopic` in an earlier phase.
+    CreatedBy(String),
+}
+
+/// What one write touches. Two changes touching the same resource never run at once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKey {
+    Alarm(String),
+    Topic(String),
+    Function(String),
+    /// An Application Auto Scaling scalable resource: its target and its policies.
+    Scalable(String),
+    Rule(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
@@ -126,7 +179,7 @@ pub enum Write {
         tags: Tags,
     },
     Subscribe {
-        topic_arn: String,
+        topic_arn: TopicArn,
         protocol: String,
         endpoint: String,
     },
@@ -211,6 +264,65 @@ pub enum Write {
     },
 }
 
+fn function_of_arn(arn: &str) -> String {
+    arn.split_once(":function:")
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest).to_string())
+        .unwrap_or_else(|| arn.to_string())
+}
+
+fn topic_name_of(arn: &TopicArn) -> String {
+    match arn {
+        TopicArn::Known(arn) => arn.rsplit(':').next().unwrap_or(arn).to_string(),
+        TopicArn::CreatedBy(name) => name.clone(),
+    }
+}
+
+impl Write {
+    /// The resource this write changes, for the executor's one-change-per-resource rule.
+    pub fn resource(&self) -> ResourceKey {
+        match self {
+            Write::PutMetricAlarm { alarm } => ResourceKey::Alarm(alarm.name.clone()),
+            // Alarm names may hold colons; the ARN is `...:alarm:NAME`.
+            Write::TagAlarm { arn, .. } | Write::UntagAlarm { arn, .. } => ResourceKey::Alarm(
+                arn.split_once(":alarm:")
+                    .map_or_else(|| arn.clone(), |(_, n)| n.to_string()),
+            ),
+            Write::DeleteAlarms { names } => {
+                ResourceKey::Alarm(names.first().cloned().unwrap_or_default())
+            }
+            Write::CreateTopic { name, .. } => ResourceKey::Topic(name.clone()),
+            Write::Subscribe { topic_arn, .. } => ResourceKey::Topic(topic_name_of(topic_arn)),
+            Write::TagFunction { arn, .. } | Write::UntagFunction { arn, .. } => {
+                ResourceKey::Function(function_of_arn(arn))
+            }
+            Write::PutFunctionConcurrency { function, .. }
+            | Write::DeleteFunctionConcurrency { function }
+            | Write::PublishAndCreateAlias { function, .. }
+            | Write::PutProvisionedConcurrency { function, .. }
+            | Write::AwaitProvisionedConcurrency { function, .. }
+            | Write::DeleteProvisionedConcurrency { function, .. }
+            | Write::AddPermission { function, .. }
+            | Write::RemovePermission { function, .. }
+            | Write::UpdateFunctionConfiguration { function, .. } => {
+                ResourceKey::Function(function.clone())
+            }
+            Write::RegisterScalableTarget { target } => {
+                ResourceKey::Scalable(target.resource_id.clone())
+            }
+            Write::DeregisterScalableTarget { resource_id, .. }
+            | Write::DeleteScalingPolicy { resource_id, .. } => {
+                ResourceKey::Scalable(resource_id.clone())
+            }
+            Write::PutScalingPolicy { policy } => ResourceKey::Scalable(policy.resource_id.clone()),
+            Write::PutRule { rule, .. } => ResourceKey::Rule(rule.name.clone()),
+            Write::DeleteRule { name } => ResourceKey::Rule(name.clone()),
+            Write::PutTargets { rule, .. } | Write::RemoveTargets { rule, .. } => {
+                ResourceKey::Rule(rule.clone())
+            }
+        }
+    }
+}
+
 /// One intended change to one resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -221,10 +333,9 @@ pub struct Change {
     /// For updates: every field that differs, old → new.
     pub diffs: Vec<FieldDiff>,
     pub reason: String,
-    /// Changes run phase by phase (0 first); within a phase, in any order and concurrently.
-    /// Used where one resource needs another: a topic before the alarms that notify it, a new
-    /// cold-start strategy before the old one is removed.
-    pub phase: u8,
+    /// Changes run phase by phase; within a phase, changes to different resources run
+    /// concurrently and changes to the same resource in plan order.
+    pub phase: Phase,
     pub writes: Vec<Write>,
 }
 
@@ -236,10 +347,25 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// Something the plan wants a person to know that is neither a change nor a refusal: a
+/// recommendation, a warning about what it cannot see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// The controller that wrote it.
+    pub controller: &'static str,
+    /// A short, stable code for counting (`metric_without_data`), bounded per controller.
+    pub code: &'static str,
+    /// The resource it is about.
+    pub id: String,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Plan {
     pub changes: Vec<Change>,
     pub refusals: Vec<Refusal>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
 }
 
 impl Plan {
@@ -250,6 +376,7 @@ impl Plan {
     pub fn extend(&mut self, other: Plan) {
         self.changes.extend(other.changes);
         self.refusals.extend(other.refusals);
+        self.notes.extend(other.notes);
     }
 
     /// Stable order for display and execution: phase, kind, id.
@@ -259,6 +386,8 @@ impl Plan {
         });
         self.refusals
             .sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        self.notes
+            .sort_by(|a, b| (a.controller, a.code, &a.id).cmp(&(b.controller, b.code, &b.id)));
     }
 
     pub fn write_count(&self) -> usize {

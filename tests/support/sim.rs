@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use trimtab::clock::ManualClock;
+use trimtab::cloud::faults::FaultInjector;
 use trimtab::cloud::sim::SimAccount;
 use trimtab::cloud::{Cloud, CloudWatchApi};
 use trimtab::config;
@@ -15,6 +16,8 @@ use trimtab::telemetry::Telemetry;
 pub struct Harness {
     pub clock: Arc<ManualClock>,
     pub sim: Arc<SimAccount>,
+    /// Faults injected in front of the account (`[simulated.faults]`, or set by the test).
+    pub faults: Arc<FaultInjector>,
     pub engine: Engine,
     pub desired: Desired,
 }
@@ -33,13 +36,24 @@ impl Harness {
             clock.clone(),
         )
         .expect("sim");
-        let engine = Self::engine_on(sim.cloud(), &clock, &desired);
+        let faults = FaultInjector::new(
+            desired.cloud.simulated.faults.clone(),
+            desired.cloud.simulated.seed,
+            clock.clone(),
+        );
+        let engine = Self::engine_on(faults.wrap(sim.cloud()), &clock, &desired);
         Self {
             clock,
             sim,
+            faults,
             engine,
             desired,
         }
+    }
+
+    /// The account as the engine sees it: behind the fault injector.
+    pub fn cloud(&self) -> Cloud {
+        self.faults.wrap(self.sim.cloud())
     }
 
     fn engine_on(cloud: Cloud, clock: &Arc<ManualClock>, desired: &Desired) -> Engine {
@@ -53,7 +67,7 @@ impl Harness {
 
     /// A fresh engine (empty caches, new metrics) on the same account, as after a restart.
     pub fn fresh_engine(&self) -> Engine {
-        Self::engine_on(self.sim.cloud(), &self.clock, &self.desired)
+        Self::engine_on(self.cloud(), &self.clock, &self.desired)
     }
 
     /// Puts a wrapper (a failure injector, say) in front of the account's CloudWatch.
@@ -61,16 +75,16 @@ impl Harness {
         mut self,
         wrap: impl FnOnce(Arc<dyn CloudWatchApi>) -> Arc<dyn CloudWatchApi>,
     ) -> Self {
-        let mut cloud = self.sim.cloud();
+        let mut cloud = self.cloud();
         cloud.cloudwatch = wrap(cloud.cloudwatch.clone());
         self.engine = Self::engine_on(cloud, &self.clock, &self.desired);
         self
     }
 
-    /// A new desired state, as a reload would bring.
+    /// A new desired state, as a reload brings it: the same engine, reconfigured.
     pub fn reconfigure(&mut self, text: &str) {
         self.desired = parse(text);
-        self.engine = self.fresh_engine();
+        self.engine.reconfigure(&self.desired);
     }
 
     /// One interval later, one cycle. Panics if nothing could be planned.

@@ -370,6 +370,37 @@ impl CloudWatchApi for AwsCloudWatch {
         })
     }
 
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        name: &str,
+        next: Option<&str>,
+    ) -> CloudResult<Page<MetricId>> {
+        let out = self
+            .client
+            .list_metrics()
+            .namespace(namespace)
+            .metric_name(name)
+            .set_next_token(next.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| from_sdk(Op::ListMetrics, e))?;
+        Ok(Page {
+            items: out
+                .metrics()
+                .iter()
+                .map(|m| {
+                    metric_id(
+                        m.namespace().unwrap_or(namespace),
+                        m.metric_name().unwrap_or(name),
+                        m.dimensions(),
+                    )
+                })
+                .collect(),
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+
     async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> CloudResult<()> {
         let data = data
             .iter()

@@ -21,8 +21,8 @@ use crate::cloud::Op;
 use crate::cloud::sim::SimAccount;
 use crate::engine::apply::{Executor, Outcome};
 use crate::engine::governor::Governor;
+use crate::engine::observe::tag_cache::TagCache;
 use crate::engine::status::Heartbeat;
-use crate::engine::tag_cache::TagCache;
 use crate::model::{Action, Change, ExecutorSettings, Plan, ResourceKind, SimSettings, Write};
 use crate::telemetry::Telemetry;
 
@@ -142,7 +142,7 @@ fn guarded_removal() -> Plan {
             action: Action::Delete,
             diffs: Vec::new(),
             reason: "critical tier now".into(),
-            phase: 5,
+            phase: crate::model::Phase::Teardown,
             writes: vec![
                 Write::AwaitProvisionedConcurrency {
                     function: "api".into(),
@@ -153,7 +153,7 @@ fn guarded_removal() -> Plan {
                 },
             ],
         }],
-        refusals: Vec::new(),
+        ..Plan::default()
     }
 }
 

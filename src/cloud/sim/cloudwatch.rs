@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::cloud::{CloudResult, CloudWatchApi, Op};
 use crate::model::{
-    AlarmSpec, MetricDataPage, MetricDatum, MetricQuery, ObservedAlarm, Page, Tags,
+    AlarmSpec, MetricDataPage, MetricDatum, MetricId, MetricQuery, ObservedAlarm, Page, Tags,
 };
 
 use super::metrics::{self, Snapshot};
@@ -28,6 +28,9 @@ fn alarm_tags<'s>(cx: &'s mut Cx<'_>, arn: &str) -> CloudResult<&'s mut Tags> {
         .map(|a| &mut a.spec.tags)
         .ok_or(not_found)
 }
+
+/// ListMetrics returns at most this many series a page.
+const LIST_METRICS_PAGE: usize = 500;
 
 fn check_dashboard_name(cx: &Cx<'_>, name: &str) -> CloudResult<()> {
     let ok = (1..=255).contains(&name.len())
@@ -111,6 +114,32 @@ impl CloudWatchApi for SimAccount {
             self.record_failure(op);
         }
         result
+    }
+
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        name: &str,
+        next: Option<&str>,
+    ) -> CloudResult<Page<MetricId>> {
+        self.call(Op::ListMetrics, |cx| {
+            let all = super::sources::listed(cx.st, namespace, name, cx.now);
+            // Keyed by the series' dimensions, which are unique within one metric name.
+            let mut keyed: Vec<(String, MetricId)> = all
+                .into_iter()
+                .map(|id| {
+                    let key: Vec<String> = id
+                        .dimensions
+                        .iter()
+                        .map(|d| format!("{}={}", d.name, d.value))
+                        .collect();
+                    (key.join(","), id)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            super::paging::page(cx.op, keyed, next, LIST_METRICS_PAGE)
+        })
+        .await
     }
 
     async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> CloudResult<()> {

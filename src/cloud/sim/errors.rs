@@ -55,20 +55,3 @@ pub(crate) fn throttled(op: Op) -> CloudError {
             .with_code("ThrottlingException"),
     }
 }
-
-pub(crate) fn injected(op: Op) -> CloudError {
-    CloudError::new(
-        ErrorKind::Other,
-        op,
-        format!(
-            "{} is configured to fail in the simulated account",
-            op.name()
-        ),
-    )
-    .with_code("InjectedFault")
-}
-
-pub(crate) fn transient(op: Op) -> CloudError {
-    CloudError::new(ErrorKind::Transient, op, "injected transient failure")
-        .with_code("ServiceUnavailable")
-}

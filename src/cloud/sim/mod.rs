@@ -11,7 +11,6 @@ mod counters;
 mod dynamodb;
 mod errors;
 mod events;
-mod faults;
 mod functions;
 mod lambda;
 #[cfg(test)]
@@ -33,6 +32,8 @@ mod traffic;
 
 #[cfg(test)]
 mod testkit;
+#[cfg(test)]
+pub(crate) use testkit::alarm as testkit_alarm;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,7 @@ use std::time::SystemTime;
 
 use crate::clock::Clock;
 use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, Op};
-use crate::model::{SimFaults, SimSettings};
+use crate::model::SimSettings;
 
 pub use counters::{OpCount, OpCounters};
 pub use metrics::MetricStore;
@@ -51,7 +52,6 @@ pub use state::{
     VersionRecord,
 };
 
-use faults::Faults;
 use quota::Quotas;
 
 /// Why building, loading or saving the simulated account failed.
@@ -97,12 +97,12 @@ pub enum SimError {
     InvalidSettings { problems: Vec<String> },
 }
 
-/// Call accounting and the knobs tests turn; not part of the persisted account.
+/// Call accounting and the quotas tests turn; not part of the persisted account. Faults are
+/// injected in front of the account, by `cloud::faults`, not here.
 #[derive(Debug)]
 struct Runtime {
     counters: OpCounters,
     quotas: Quotas,
-    faults: Faults,
 }
 
 /// An in-memory AWS account. `Send + Sync`; share it as `Arc<SimAccount>`.
@@ -180,7 +180,6 @@ impl SimAccount {
             runtime: Mutex::new(Runtime {
                 counters: OpCounters::default(),
                 quotas: Quotas::default(),
-                faults: Faults::new(settings.faults.clone(), settings.seed),
             }),
             state: Mutex::new(state),
             persisted: Mutex::new(0),
@@ -215,10 +214,6 @@ impl SimAccount {
 
     pub fn reset_counters(&self) {
         lock(&self.runtime).counters = OpCounters::default();
-    }
-
-    pub fn set_faults(&self, faults: SimFaults) {
-        lock(&self.runtime).faults.settings = faults;
     }
 
     /// Quota emulation is on by default.
@@ -272,22 +267,11 @@ impl SimAccount {
         self.clock.now()
     }
 
-    /// Counts the call, applies fault injection, then the quota. Every port call starts here.
+    /// Counts the call, then applies the quota. Every port call starts here.
     pub(crate) async fn admit(&self, op: Op) -> CloudResult<()> {
-        let decision = {
-            let mut rt = lock(&self.runtime);
-            rt.counters.entry(op).calls += 1;
-            rt.faults.decide(op)
-        };
-        if !decision.latency.is_zero() {
-            self.clock.sleep(decision.latency).await;
-        }
-        if let Some(e) = decision.error {
-            lock(&self.runtime).counters.entry(op).failed += 1;
-            return Err(e);
-        }
         let now = self.clock.now();
         let mut rt = lock(&self.runtime);
+        rt.counters.entry(op).calls += 1;
         if rt.quotas.admit(op.bucket(), now) {
             Ok(())
         } else {
@@ -409,43 +393,6 @@ mod tests {
         acct.set_quota("lambda:control-plane", 1.0);
         assert!(lambda.list_functions(None).await.is_ok());
         assert!(lambda.list_functions(None).await.is_err());
-    }
-
-    #[tokio::test]
-    async fn faults_fail_named_operations_add_latency_and_count_as_failures() {
-        let (acct, clock) = account(vec![]);
-        let cw = acct.cloud().cloudwatch;
-        acct.set_faults(SimFaults {
-            error_rate: 0.0,
-            latency: Duration::from_millis(250),
-            failing_operations: vec!["DescribeAlarms".into()],
-        });
-        let before = clock.now();
-        let e = cw.describe_alarms(None, None).await.err();
-        assert_eq!(
-            e.map(|e| (e.kind, e.code)),
-            Some((ErrorKind::Other, Some("InjectedFault".into())))
-        );
-        assert_eq!(
-            clock.now().duration_since(before).ok(),
-            Some(Duration::from_millis(250))
-        );
-        assert!(cw.put_metric_alarm(&alarm("x")).await.is_ok());
-
-        acct.set_faults(SimFaults {
-            error_rate: 1.0,
-            ..SimFaults::default()
-        });
-        let e = cw.put_metric_alarm(&alarm("y")).await.err();
-        assert_eq!(e.map(|e| e.kind), Some(ErrorKind::Transient));
-        let c = acct.counters();
-        assert_eq!(c.failed(Op::DescribeAlarms), 1);
-        assert_eq!(
-            (c.calls(Op::PutMetricAlarm), c.failed(Op::PutMetricAlarm)),
-            (2, 1)
-        );
-        assert_eq!(c.write_calls(), 2);
-        assert!(acct.with_state(|s| !s.alarms.contains_key("y")));
     }
 
     #[tokio::test]

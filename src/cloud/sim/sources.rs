@@ -206,6 +206,68 @@ pub(crate) fn table_values(m: &TableMinute, metric: TableMetric) -> Option<Agg> 
     }
 }
 
+/// Every series ListMetrics would return for (namespace, metric name): what the traffic model
+/// emits for functions and tables that have traffic, and what PutMetricData wrote in the last
+/// two weeks (CloudWatch lists only metrics with data that recent).
+pub(crate) fn listed(
+    state: &super::SimState,
+    namespace: &str,
+    name: &str,
+    now: std::time::SystemTime,
+) -> Vec<MetricId> {
+    use crate::model::Dimension;
+    const TWO_WEEKS: std::time::Duration = std::time::Duration::from_secs(14 * 86_400);
+    let mut out = Vec::new();
+    let mut candidate = |dims: Vec<Dimension>| {
+        let id = MetricId::new(namespace, name, dims);
+        if classify(&id).is_some() {
+            out.push(id);
+        }
+    };
+    match namespace {
+        "AWS/Lambda" => {
+            for f in state
+                .functions
+                .values()
+                .filter(|f| f.traffic.peak_rps > 0.0)
+            {
+                candidate(vec![Dimension::new("FunctionName", &f.name)]);
+            }
+        }
+        "LambdaInsights" => {
+            for f in state
+                .functions
+                .values()
+                .filter(|f| f.traffic.peak_rps > 0.0)
+            {
+                candidate(vec![Dimension::new("function_name", &f.name)]);
+            }
+        }
+        "AWS/DynamoDB" => {
+            for name in state.tables.keys() {
+                candidate(vec![Dimension::new("TableName", name)]);
+            }
+        }
+        _ => {}
+    }
+    let since = now.checked_sub(TWO_WEEKS).unwrap_or(std::time::UNIX_EPOCH);
+    out.extend(
+        state
+            .custom_metrics
+            .series
+            .iter()
+            .filter(|(id, points)| {
+                id.namespace == namespace
+                    && id.name == name
+                    && points.iter().any(|(t, _)| *t >= since)
+            })
+            .map(|(id, _)| id.clone()),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,11 @@
 //! per-table overrides: every diagnostic as full rendered text, then what a valid file means.
 
 use super::{errors, ok};
-use crate::model::{
-    CapacitySettings, ColdStartOverride, ColdStartSettings, Prices, ProvisionedSettings,
-    TableScaling, TableScalingOverride, Tier, WarmupSettings,
+use crate::controllers::coldstart::settings::{
+    ColdStartOverride, ColdStartSettings, ProvisionedSettings, WarmupSettings,
 };
+use crate::controllers::table_scaling::{Settings as TableScaling, TableScalingOverride};
+use crate::model::{Prices, Tier};
 
 /// Prepends a valid `[cloud]` (lines 1-2), so cases need no region; expectations count it.
 fn sim(rest: &str) -> String {
@@ -345,14 +346,14 @@ tier = "critical"
 name = "abc"
 "#);
     assert_eq!(
-        d.capacity,
-        CapacitySettings {
-            unreserved_floor: 100,
-            control_plane_budget: 0.1
-        }
+        (
+            d.controllers.concurrency.unreserved_floor,
+            d.control_plane_budget
+        ),
+        (100, 0.1)
     );
     assert_eq!(
-        d.cold_start,
+        d.controllers.cold_start,
         ColdStartSettings {
             alias: "live".into(),
             manage_alias: false,
@@ -371,7 +372,7 @@ name = "abc"
         }
     );
     assert_eq!(
-        d.table_scaling,
+        d.controllers.table_scaling,
         TableScaling {
             enabled: true,
             target_utilization: 70.0,
@@ -388,13 +389,31 @@ name = "abc"
     assert_eq!(d.prices.lambda_gb_second_x86, 0.000_016_666_7);
     assert_eq!(d.prices.provisioned_duration_gb_second_arm, 0.000_007_777_8);
     assert_eq!(d.prices, Prices::default());
-    assert_eq!(d.functions[0].reserved_concurrency, None);
-    assert_eq!(d.functions[0].cold_start, ColdStartOverride::default());
-    assert_eq!(d.tables[0].scaling, TableScalingOverride::default());
+    assert_eq!(d.functions[0].settings.concurrency, None);
+    assert_eq!(
+        d.functions[0].settings.cold_start,
+        ColdStartOverride::default()
+    );
+    assert_eq!(
+        d.tables[0].settings.table_scaling,
+        TableScalingOverride::default()
+    );
     // The built-in defaults the controllers' fixtures use are the same values.
-    assert_eq!(d.capacity, crate::config::defaults::capacity());
-    assert_eq!(d.cold_start, crate::config::defaults::cold_start());
-    assert_eq!(d.table_scaling, crate::config::defaults::table_scaling());
+    assert_eq!(
+        (
+            d.controllers.concurrency.unreserved_floor,
+            d.control_plane_budget
+        ),
+        (100, crate::config::defaults::CONTROL_PLANE_BUDGET)
+    );
+    assert_eq!(
+        d.controllers.cold_start,
+        crate::controllers::coldstart::settings::defaults()
+    );
+    assert_eq!(
+        d.controllers.table_scaling,
+        crate::controllers::table_scaling::defaults()
+    );
 }
 
 #[test]
@@ -464,13 +483,13 @@ write_max = 2000
 disable_scale_in = false
 "#);
     assert_eq!(
-        d.capacity,
-        CapacitySettings {
-            unreserved_floor: 200,
-            control_plane_budget: 0.25
-        }
+        (
+            d.controllers.concurrency.unreserved_floor,
+            d.control_plane_budget
+        ),
+        (200, 0.25)
     );
-    let c = &d.cold_start;
+    let c = &d.controllers.cold_start;
     assert_eq!((c.alias.as_str(), c.manage_alias), ("prod", true));
     assert_eq!(
         c.provisioned,
@@ -501,7 +520,7 @@ disable_scale_in = false
         scale_in_cooldown_s: Some(600),
         scale_out_cooldown_s: Some(60),
     };
-    assert_eq!(d.table_scaling, global);
+    assert_eq!(d.controllers.table_scaling, global);
     assert_eq!(
         d.prices,
         Prices {
@@ -519,7 +538,13 @@ disable_scale_in = false
     let rules: Vec<_> = d
         .functions
         .iter()
-        .map(|f| (f.tier, f.reserved_concurrency, f.cold_start.clone()))
+        .map(|f| {
+            (
+                f.tier,
+                f.settings.concurrency,
+                f.settings.cold_start.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         rules,
@@ -547,7 +572,7 @@ disable_scale_in = false
         ]
     );
 
-    let t = &d.tables[0].scaling;
+    let t = &d.tables[0].settings.table_scaling;
     assert_eq!(
         *t,
         TableScalingOverride {
@@ -561,7 +586,7 @@ disable_scale_in = false
     );
     // The override applied: the table keeps the global maximum and cooldowns it doesn't set.
     assert_eq!(
-        d.table_scaling.with(t),
+        d.controllers.table_scaling.with(t),
         TableScaling {
             enabled: true,
             target_utilization: 80.0,
@@ -582,11 +607,11 @@ fn the_shipped_files_show_the_feature() {
         crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"))
     };
     let demo = shipped("demo.toml");
-    assert!(demo.cold_start.manage_alias);
+    assert!(demo.controllers.cold_start.manage_alias);
     let reserved: Vec<_> = demo
         .functions
         .iter()
-        .map(|f| (f.tier, f.reserved_concurrency))
+        .map(|f| (f.tier, f.settings.concurrency))
         .collect();
     assert_eq!(
         reserved,
@@ -600,14 +625,21 @@ fn the_shipped_files_show_the_feature() {
     let scaling: Vec<_> = demo
         .tables
         .iter()
-        .map(|t| (t.name.as_str(), demo.table_scaling.with(&t.scaling)))
+        .map(|t| {
+            (
+                t.name.as_str(),
+                demo.controllers
+                    .table_scaling
+                    .with(&t.settings.table_scaling),
+            )
+        })
         .collect();
     let sized = TableScaling {
         read_min: 20,
         read_max: 200,
         write_min: 10,
         write_max: 100,
-        ..crate::config::defaults::table_scaling()
+        ..crate::controllers::table_scaling::defaults()
     };
     assert_eq!(
         scaling,
@@ -615,22 +647,37 @@ fn the_shipped_files_show_the_feature() {
             ("voice-learning-sessions", sized),
             (
                 "voice-learning-embeddings",
-                crate::config::defaults::table_scaling()
+                crate::controllers::table_scaling::defaults()
             ),
         ]
     );
 
     // The example writes every global default explicitly, so it means the same as leaving it out.
     let example = shipped("example.toml");
-    assert_eq!(example.capacity, crate::config::defaults::capacity());
-    assert_eq!(example.cold_start, crate::config::defaults::cold_start());
     assert_eq!(
-        example.table_scaling,
-        crate::config::defaults::table_scaling()
+        (
+            example.controllers.concurrency.unreserved_floor,
+            example.control_plane_budget
+        ),
+        (100, crate::config::defaults::CONTROL_PLANE_BUDGET)
+    );
+    assert_eq!(
+        example.controllers.cold_start,
+        crate::controllers::coldstart::settings::defaults()
+    );
+    assert_eq!(
+        example.controllers.table_scaling,
+        crate::controllers::table_scaling::defaults()
     );
     assert_eq!(example.prices, Prices::default());
-    assert_eq!(example.functions[0].reserved_concurrency, Some(100));
-    assert_eq!(example.functions[0].cold_start.provisioned_max, Some(20));
-    assert_eq!(example.functions[1].cold_start.warmup_concurrency, Some(2));
-    assert_eq!(example.tables[0].scaling.read_max, Some(400));
+    assert_eq!(example.functions[0].settings.concurrency, Some(100));
+    assert_eq!(
+        example.functions[0].settings.cold_start.provisioned_max,
+        Some(20)
+    );
+    assert_eq!(
+        example.functions[1].settings.cold_start.warmup_concurrency,
+        Some(2)
+    );
+    assert_eq!(example.tables[0].settings.table_scaling.read_max, Some(400));
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::{ok, text};
 use crate::config::{ConfigError, load};
+use crate::controllers::alarms::{AlarmRule, RuleOverride};
+use crate::controllers::notifications;
 use crate::model::{
-    AlarmRule, Architecture, Backend, BillingMode, ExecutorSettings, FunctionMatch, MissingData,
-    Notifications, RuleOverride, Tier,
+    Architecture, Backend, BillingMode, ExecutorSettings, FunctionMatch, MissingData, Tier,
 };
 
 fn rule(threshold: f64, period_s: u32, eval: u32, dta: u32, missing: MissingData) -> AlarmRule {
@@ -40,38 +41,62 @@ fn an_almost_empty_file_gets_the_documented_defaults() {
     assert_eq!(d.ownership.name_prefix, "trimtab-");
     assert!(d.ownership.prune);
     assert!(d.ownership.adopt.is_empty());
-    assert_eq!(d.notifications, Notifications::None);
+    assert_eq!(d.controllers.notifications, notifications::Settings::None);
     assert!(d.functions.is_empty() && d.tables.is_empty());
 
     let nb = MissingData::NotBreaching;
-    assert_eq!(d.alarms.duration, rule(3000.0, 60, 3, 3, nb));
-    assert_eq!(d.alarms.duration_statistic, "p95");
-    assert_eq!(d.alarms.error_rate, rule(5.0, 60, 3, 3, nb));
-    assert_eq!(d.alarms.throttles, rule(10.0, 60, 3, 3, nb));
-    assert_eq!(d.alarms.dynamodb_throttles, rule(5.0, 60, 3, 3, nb));
+    assert_eq!(
+        d.controllers.alarms.defaults.duration,
+        rule(3000.0, 60, 3, 3, nb)
+    );
+    assert_eq!(d.controllers.alarms.defaults.duration_statistic, "p95");
+    assert_eq!(
+        d.controllers.alarms.defaults.error_rate,
+        rule(5.0, 60, 3, 3, nb)
+    );
+    assert_eq!(
+        d.controllers.alarms.defaults.throttles,
+        rule(10.0, 60, 3, 3, nb)
+    );
+    assert_eq!(
+        d.controllers.alarms.defaults.dynamodb_throttles,
+        rule(5.0, 60, 3, 3, nb)
+    );
 
-    let cache = d.application.cache_hit_rate.as_ref().map(|c| {
-        (
-            c.rule.clone(),
-            c.namespace.as_str(),
-            c.hit_metric.as_str(),
-            c.miss_metric.as_str(),
-            c.dimensions.len(),
-        )
-    });
+    let cache = d
+        .controllers
+        .alarms
+        .application
+        .cache_hit_rate
+        .as_ref()
+        .map(|c| {
+            (
+                c.rule.clone(),
+                c.namespace.as_str(),
+                c.hit_metric.as_str(),
+                c.miss_metric.as_str(),
+                c.dimensions.len(),
+            )
+        });
     let cache_rule = rule(40.0, 300, 3, 3, MissingData::Missing);
     assert_eq!(
         cache,
         Some((cache_rule, "VoiceLearning", "CacheHits", "CacheMisses", 0))
     );
-    let cost = d.application.cost_per_student.as_ref().map(|c| {
-        (
-            c.rule.clone(),
-            c.namespace.as_str(),
-            c.metric.as_str(),
-            c.statistic.as_str(),
-        )
-    });
+    let cost = d
+        .controllers
+        .alarms
+        .application
+        .cost_per_student
+        .as_ref()
+        .map(|c| {
+            (
+                c.rule.clone(),
+                c.namespace.as_str(),
+                c.metric.as_str(),
+                c.statistic.as_str(),
+            )
+        });
     let cost_rule = rule(15.0, 3600, 1, 1, MissingData::Ignore);
     assert_eq!(
         cost,
@@ -146,11 +171,19 @@ name = "sessions"
 threshold = 50
 "#);
     let m = MissingData::Missing;
-    assert_eq!(d.alarms.duration, rule(2500.0, 60, 5, 2, m));
-    assert_eq!(d.alarms.duration_statistic, "p99");
-    assert_eq!(d.alarms.error_rate, rule(5.0, 60, 5, 3, m));
-    assert_eq!(d.application.cache_hit_rate, None);
+    assert_eq!(
+        d.controllers.alarms.defaults.duration,
+        rule(2500.0, 60, 5, 2, m)
+    );
+    assert_eq!(d.controllers.alarms.defaults.duration_statistic, "p99");
+    assert_eq!(
+        d.controllers.alarms.defaults.error_rate,
+        rule(5.0, 60, 5, 3, m)
+    );
+    assert_eq!(d.controllers.alarms.application.cache_hit_rate, None);
     let cost = d
+        .controllers
+        .alarms
         .application
         .cost_per_student
         .as_ref()
@@ -160,7 +193,7 @@ threshold = 50
 
     let f = &d.functions[0];
     assert_eq!(
-        f.alarms.duration,
+        f.settings.alarms.duration,
         RuleOverride {
             threshold: Some(20000.0),
             period_s: Some(300),
@@ -168,13 +201,17 @@ threshold = 50
         }
     );
     assert_eq!(
-        d.alarms.duration.with(&f.alarms.duration),
+        d.controllers
+            .alarms
+            .defaults
+            .duration
+            .with(&f.settings.alarms.duration),
         rule(20000.0, 300, 5, 2, m)
     );
-    assert_eq!(f.alarms.throttles.enabled, Some(false));
-    assert_eq!(f.alarms.error_rate, RuleOverride::default());
+    assert_eq!(f.settings.alarms.throttles.enabled, Some(false));
+    assert_eq!(f.settings.alarms.error_rate, RuleOverride::default());
     assert_eq!(f.tier, Tier::Batch);
-    assert_eq!(d.tables[0].alarms.throttles.threshold, Some(50.0));
+    assert_eq!(d.tables[0].settings.alarms.throttles.threshold, Some(50.0));
 }
 
 #[test]
@@ -238,8 +275,8 @@ billing_mode = "provisioned"
 name = "on-demand-table"
 "#);
     assert_eq!(
-        d.notifications,
-        Notifications::Managed {
+        d.controllers.notifications,
+        notifications::Settings::Managed {
             name: "alerts".into(),
             emails: vec!["oncall@example.com".into()]
         }
@@ -285,7 +322,10 @@ fn shipped(name: &str) -> std::path::PathBuf {
 fn example_toml_loads() {
     let d = load(&shipped("example.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(d.cloud.backend, Backend::Aws);
-    assert!(matches!(d.notifications, Notifications::Existing { .. }));
+    assert!(matches!(
+        d.controllers.notifications,
+        notifications::Settings::Existing { .. }
+    ));
     assert_eq!(d.functions.len(), 4);
     assert_eq!(d.tables.len(), 2);
 }
@@ -295,7 +335,9 @@ fn demo_toml_loads_with_the_application() {
     let d = load(&shipped("demo.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(d.cloud.backend, Backend::Simulated);
     assert_eq!(d.interval, Duration::from_secs(15));
-    assert!(matches!(&d.notifications, Notifications::Managed { emails, .. } if emails.len() == 1));
+    assert!(
+        matches!(&d.controllers.notifications, notifications::Settings::Managed { emails, .. } if emails.len() == 1)
+    );
     let tiers: Vec<_> = d
         .functions
         .iter()

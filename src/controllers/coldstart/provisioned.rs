@@ -3,18 +3,17 @@
 //! scalable target and the policy; the capacity number belongs to Application Auto Scaling, so
 //! nothing here ever calls PutProvisionedConcurrencyConfig.
 
+use crate::controllers::shared::aas::{find_policy, find_target, sync_owned};
+use crate::controllers::shared::cost::{dollars, provisioned_monthly};
+use crate::controllers::shared::names::{lambda_resource_id, parse_lambda_resource_id};
+use crate::controllers::shared::ownership::{Foreign, may_change};
 use crate::model::{
-    Action, Change, Desired, FieldDiff, FunctionRule, Observed, Plan, Refusal, ResourceKind,
+    Action, Change, Desired, FieldDiff, FunctionRule, Observed, Phase, Plan, Refusal, ResourceKind,
     ScalableDimension, ScalableTarget, ScalingPolicy, Tags, Write,
 };
 
-use super::super::cost::{dollars, provisioned_monthly};
-use super::super::names::{
-    TAG_PROVISIONED, lambda_resource_id, parse_lambda_resource_id, provisioned_policy_name,
-};
-use super::super::table_scaling::{find_policy, find_target, sync_owned};
-use super::super::{PHASE_BUILD, PHASE_PREPARE, PHASE_REMOVE};
-use super::Func;
+use super::names::{TAG_PROVISIONED, provisioned_policy_name};
+use super::{Func, Settings, overrides};
 
 const DIMENSION: ScalableDimension = ScalableDimension::LambdaProvisionedConcurrency;
 const METRIC: &str = "LambdaProvisionedConcurrencyUtilization";
@@ -23,16 +22,16 @@ const METRIC: &str = "LambdaProvisionedConcurrencyUtilization";
 /// built this cycle (the refusal says why), so the strategy it replaces is kept.
 pub(super) fn build(
     desired: &Desired,
+    cs: &Settings,
     observed: &Observed,
     func: &Func,
     rule: &FunctionRule,
     plan: &mut Plan,
 ) -> bool {
-    let cs = &desired.cold_start;
     let (name, alias) = (func.name, &cs.alias);
     let rid = lambda_resource_id(name, alias);
     let policy_name = provisioned_policy_name(&desired.ownership.name_prefix, name);
-    let o = &rule.cold_start;
+    let o = overrides(rule);
     let min = o.provisioned_min.unwrap_or(cs.provisioned.min);
     let max = o.provisioned_max.unwrap_or(cs.provisioned.max);
     if min > max {
@@ -65,14 +64,20 @@ pub(super) fn build(
     let live = find_target(observed, &rid, DIMENSION);
     let marked = func.tags.get(TAG_PROVISIONED) == Some(alias);
     let has_policy = find_policy(observed, &policy_name, &rid, DIMENSION).is_some();
-    if live.is_some() && !(marked || has_policy || desired.ownership.adopt.contains(&rid)) {
-        plan.refusals.push(Refusal {
-            kind: ResourceKind::ScalableTarget,
-            id: rid.clone(),
-            reason: format!(
-                "registered by someone else (no {TAG_PROVISIONED}={alias} tag on {name}, no policy named {policy_name}); it and its policies are left alone (list {rid} in ownership.adopt to take it over)"
-            ),
-        });
+    if live.is_some() && !may_change(&desired.ownership, marked || has_policy, &rid) {
+        plan.refusals.push(
+            Foreign {
+                kind: ResourceKind::ScalableTarget,
+                id: &rid,
+                what: "registered by someone else".into(),
+                evidence: format!(
+                    "no {TAG_PROVISIONED}={alias} tag on {name}, no policy named {policy_name}"
+                ),
+                left_alone: "it and its policies are left alone",
+                adopt_id: &rid,
+            }
+            .refusal(),
+        );
         return false;
     }
     // Observe lists aliases only while the target is missing; a target implies the alias.
@@ -136,7 +141,7 @@ pub(super) fn build(
             action: Action::Create,
             diffs: Vec::new(),
             reason,
-            phase: PHASE_PREPARE,
+            phase: Phase::Prepare,
             writes,
         });
         plan.changes.push(Change {
@@ -148,7 +153,7 @@ pub(super) fn build(
                 "{why}: target tracking at {} utilization on scalable target {rid}",
                 policy.target_value
             ),
-            phase: PHASE_BUILD,
+            phase: Phase::Build,
             writes: vec![Write::PutScalingPolicy { policy }],
         });
         return true;
@@ -170,7 +175,7 @@ pub(super) fn build(
             reason: format!(
                 "the scalable target is trimtab's but {name} lacks its marker; recording it so a later teardown knows what to remove"
             ),
-            phase: PHASE_BUILD,
+            phase: Phase::Build,
             writes: vec![marker()],
         });
     }
@@ -217,7 +222,7 @@ pub(super) fn remove(
         reason: format!(
             "{cause}: removing the provisioned concurrency trimtab built on alias {alias}{saving}"
         ),
-        phase: PHASE_REMOVE,
+        phase: Phase::Teardown,
         writes,
     }
 }
@@ -300,7 +305,7 @@ pub(super) fn prune(desired: &Desired, observed: &Observed, plan: &mut Plan) {
                 "{function} is no longer in scope (it left the config or was deleted) and prune is on: removing the provisioned concurrency trimtab built on alias {alias} (min {})",
                 t.min_capacity
             ),
-            phase: PHASE_REMOVE,
+            phase: Phase::Teardown,
             writes,
         });
     }

@@ -1,7 +1,7 @@
 //! Warm-up schedules: a configured `rate(...)` becomes a per-function cron expression, so
 //! hundreds of warm-ups do not all fire in the same minute.
 
-use super::super::names::fnv1a;
+use crate::controllers::shared::names::fnv1a;
 
 /// Turns a configured schedule into the one the function's rule uses, and how many minutes
 /// apart it fires when that is known (for the cost estimate).

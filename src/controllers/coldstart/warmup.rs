@@ -6,18 +6,19 @@
 
 use serde::Serialize;
 
+use crate::controllers::shared::cost::{dollars, warmup_monthly};
+use crate::controllers::shared::diff::{diff, fields, opt};
+use crate::controllers::shared::ownership::{Foreign, may_change};
 use crate::model::{
-    Action, Change, Desired, FieldDiff, FunctionRule, Observed, Permission, Plan, Refusal,
+    Action, Change, Desired, FunctionRule, Observed, Permission, Phase, Plan, Refusal,
     ResourceKind, Rule, RuleState, RuleTarget, Tags, Write,
 };
 
-use super::super::cost::{dollars, warmup_monthly};
-use super::super::names::{
+use super::names::{
     TAG_WARMUP, WARMUP_TARGET_ID, warmup_rule_name, warmup_rule_prefix, warmup_statement_id,
 };
-use super::super::{PHASE_BUILD, PHASE_PREPARE, PHASE_REMOVE};
-use super::Func;
 use super::schedule::spread_schedule;
+use super::{Func, Settings, overrides};
 
 const PRINCIPAL: &str = "events.amazonaws.com";
 const ACTION: &str = "lambda:InvokeFunction";
@@ -53,41 +54,19 @@ fn rule_arn(observed: &Observed, function_arn: &str, rule: &str) -> String {
     format!("arn:aws:events:{}:{account}:rule/{rule}", observed.region)
 }
 
-fn diff(d: &mut Vec<FieldDiff>, field: &str, old: String, new: String) {
-    if old != new {
-        d.push(FieldDiff {
-            field: field.into(),
-            old,
-            new,
-        });
-    }
-}
-
-fn fields(diffs: &[FieldDiff]) -> String {
-    diffs
-        .iter()
-        .map(|d| d.field.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "(none)".into())
-}
-
 /// Plans the warm-up of a standard function. Returns false when it cannot be built this cycle.
 pub(super) fn build(
     desired: &Desired,
+    cs: &Settings,
     observed: &Observed,
     func: &Func,
     rule: &FunctionRule,
     plan: &mut Plan,
 ) -> bool {
     let (name, own) = (func.name, &desired.ownership);
-    let ws = &desired.cold_start.warmup;
+    let ws = &cs.warmup;
     let rn = warmup_rule_name(&own.name_prefix, name);
-    let configured = rule
-        .cold_start
+    let configured = overrides(rule)
         .warmup_schedule
         .as_deref()
         .unwrap_or(&ws.schedule);
@@ -104,18 +83,22 @@ pub(super) fn build(
     };
     let marked = func.tags.get(TAG_WARMUP) == Some(&rn);
     let live = observed.rules.get(&rn);
-    if live.is_some() && !marked && !own.adopt.contains(&rn) {
-        plan.refusals.push(Refusal {
-            kind: ResourceKind::Rule,
-            id: rn.clone(),
-            reason: format!(
-                "a rule with this name exists but {name} carries no {TAG_WARMUP}={rn} tag, so trimtab did not build it and leaves it alone (list {rn} in ownership.adopt to take it over)"
-            ),
-        });
+    if live.is_some() && !may_change(own, marked, &rn) {
+        plan.refusals.push(
+            Foreign {
+                kind: ResourceKind::Rule,
+                id: &rn,
+                what: "a rule with this name exists but trimtab did not build it".into(),
+                evidence: format!("{name} carries no {TAG_WARMUP}={rn} tag"),
+                left_alone: "it is left alone",
+                adopt_id: &rn,
+            }
+            .refusal(),
+        );
         return false;
     }
 
-    let concurrency = rule.cold_start.warmup_concurrency.unwrap_or(ws.concurrency);
+    let concurrency = overrides(rule).warmup_concurrency.unwrap_or(ws.concurrency);
     let s = &func.f.summary;
     let want_rule = Rule {
         name: rn.clone(),
@@ -231,7 +214,7 @@ pub(super) fn build(
             action: Action::Create,
             diffs: Vec::new(),
             reason: format!("{why}: scheduled rule {rn}"),
-            phase: PHASE_PREPARE,
+            phase: Phase::Prepare,
             writes: if marked {
                 vec![put_rule]
             } else {
@@ -279,7 +262,7 @@ pub(super) fn build(
                     action: Action::Update,
                     reason: format!("drift in {} ({why})", fields(&diffs)),
                     diffs,
-                    phase: PHASE_BUILD,
+                    phase: Phase::Build,
                     writes,
                 });
             }
@@ -307,7 +290,7 @@ pub(super) fn build(
             action,
             diffs,
             reason,
-            phase: PHASE_BUILD,
+            phase: Phase::Build,
             writes: vec![Write::PutTargets {
                 rule: rn.clone(),
                 targets: vec![want_target],
@@ -325,7 +308,7 @@ pub(super) fn build(
             action: perm_action,
             diffs: perm_diffs,
             reason,
-            phase: PHASE_BUILD,
+            phase: Phase::Build,
             writes: perm_writes,
         });
     }
@@ -406,7 +389,7 @@ pub(super) fn remove(
             "{cause}: removing the warm-up trimtab built for {}{kept}",
             func.name
         ),
-        phase: PHASE_REMOVE,
+        phase: Phase::Teardown,
         writes,
     }
 }
@@ -478,7 +461,7 @@ pub(super) fn prune(
             reason: format!(
                 "warm-up of {whose}, which is no longer in scope (it left the config or was deleted), and prune is on{kept}"
             ),
-            phase: PHASE_REMOVE,
+            phase: Phase::Teardown,
             writes,
         });
     }

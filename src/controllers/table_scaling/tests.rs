@@ -2,7 +2,12 @@
 
 use super::*;
 use crate::controllers::fixtures::{apply, desired, observed, provisioned_table};
-use crate::model::{TableAlarmOverrides, TableEntry, TableScalingOverride};
+use crate::model::{ObservedScalingPolicy, Phase, Refusal, TableEntry};
+
+/// The table-scaling controller's plan with the settings in `d`.
+fn plan(d: &Desired, o: &Observed) -> Plan {
+    super::plan(d, &d.controllers.table_scaling, o)
+}
 
 const ON_DEMAND: &str =
     "on-demand: DynamoDB scales it without Application Auto Scaling; nothing to do";
@@ -12,8 +17,10 @@ fn setup(scaling: TableScalingOverride) -> (Desired, Observed) {
     let mut d = desired();
     d.tables.push(TableEntry {
         name: "orders".into(),
-        alarms: TableAlarmOverrides::default(),
-        scaling,
+        settings: crate::controllers::registry::TableSettings {
+            table_scaling: scaling,
+            ..Default::default()
+        },
     });
     let mut o = observed();
     o.tables
@@ -21,7 +28,7 @@ fn setup(scaling: TableScalingOverride) -> (Desired, Observed) {
     (d, o)
 }
 
-fn summary(plan: &Plan) -> Vec<(ResourceKind, &str, Action, u8)> {
+fn summary(plan: &Plan) -> Vec<(ResourceKind, &str, Action, Phase)> {
     plan.changes
         .iter()
         .map(|c| (c.kind, c.id.as_str(), c.action, c.phase))
@@ -77,7 +84,7 @@ fn on_demand_tables_need_nothing_and_say_so() {
 #[test]
 fn converges_from_empty_then_plans_nothing() {
     let (d, o) = setup(TableScalingOverride::default());
-    let plan = plan(&d, &o);
+    let plan = self::plan(&d, &o);
     let mut want = Vec::new();
     for (id, policy) in [
         ("table/orders:read", "trimtab-ddb-orders-read"),
@@ -95,13 +102,13 @@ fn converges_from_empty_then_plans_nothing() {
             ResourceKind::ScalableTarget,
             id,
             Action::Create,
-            PHASE_PREPARE,
+            Phase::Prepare,
         ));
         want.push((
             ResourceKind::ScalingPolicy,
             policy,
             Action::Create,
-            PHASE_BUILD,
+            Phase::Build,
         ));
     }
     assert_eq!(
@@ -146,7 +153,7 @@ fn converges_from_empty_then_plans_nothing() {
             ))
     );
 
-    let again = super::plan(&d, &apply(&o, &plan));
+    let again = self::plan(&d, &apply(&o, &plan));
     assert!(again.changes.is_empty(), "{again:#?}");
     assert_eq!(again.refusals.len(), 1, "only the on-demand note remains");
 }
@@ -159,7 +166,7 @@ fn overrides_apply_per_table() {
         disable_scale_in: Some(true),
         ..Default::default()
     });
-    let plan = plan(&d, &o);
+    let plan = self::plan(&d, &o);
     let Write::RegisterScalableTarget { target } = &plan.changes[0].writes[0] else {
         panic!()
     };
@@ -177,7 +184,7 @@ fn drift_is_repaired_with_old_and_new() {
     o.scalable_targets[0].max_capacity = 200;
     o.scaling_policies[1].policy.target_value = 40.0;
     o.scaling_policies[1].policy.disable_scale_in = true;
-    let plan = plan(&d, &o);
+    let plan = self::plan(&d, &o);
     assert_eq!(
         summary(&plan),
         vec![
@@ -185,13 +192,13 @@ fn drift_is_repaired_with_old_and_new() {
                 ResourceKind::ScalableTarget,
                 "table/orders:read",
                 Action::Update,
-                PHASE_BUILD
+                Phase::Build
             ),
             (
                 ResourceKind::ScalingPolicy,
                 "trimtab-ddb-orders-write",
                 Action::Update,
-                PHASE_BUILD
+                Phase::Build
             ),
         ]
     );
@@ -223,7 +230,7 @@ fn drift_is_repaired_with_old_and_new() {
 fn someone_elses_target_and_policies_are_untouched() {
     let (d, o) = setup(TableScalingOverride::default());
     let o = foreign(o);
-    let plan = plan(&d, &o);
+    let plan = self::plan(&d, &o);
     assert!(
         !plan.changes.iter().any(|c| c.id == "table/orders:write"),
         "{plan:#?}"
@@ -244,7 +251,7 @@ fn someone_elses_target_and_policies_are_untouched() {
     // Adopting it makes it trimtab's: the policy is added, the foreign one is left alone.
     let mut d = d;
     d.ownership.adopt.push("table/orders:write".into());
-    let plan = super::plan(&d, &o);
+    let plan = self::plan(&d, &o);
     let change = plan
         .changes
         .iter()
@@ -305,7 +312,7 @@ fn disabling_or_going_on_demand_removes_only_trimtabs_targets() {
                 ResourceKind::ScalableTarget,
                 id,
                 Action::Delete,
-                PHASE_REMOVE,
+                Phase::Teardown,
             )
         };
         assert_eq!(

@@ -1,12 +1,18 @@
 //! Table-driven tests of the cold-start controller: convergence, idempotence, tier changes in
 //! both directions, ownership, aliases, drift, pruning and schedule spreading.
 
+use super::names::WARMUP_TARGET_ID;
 use super::*;
 use crate::controllers::fixtures::{
     ACCOUNT, apply, desired, function_rule, observed, tags, with_detail, with_details,
 };
-use crate::controllers::names::{WARMUP_TARGET_ID, fnv1a, lambda_resource_id};
-use crate::controllers::{PHASE_BUILD, PHASE_PREPARE};
+use crate::controllers::shared::names::{fnv1a, lambda_resource_id};
+use crate::model::Phase;
+
+/// The cold-start controller's plan with the settings in `d`.
+pub(super) fn plan(d: &Desired, o: &Observed) -> Plan {
+    super::plan(d, &d.controllers.cold_start, o)
+}
 use crate::model::{
     Action, Alias, Change, ObservedRule, ObservedScalingPolicy, Permission, Rule, RuleState,
     RuleTarget, ScalableDimension, ScalableTarget, ScalingPolicy, Write,
@@ -42,7 +48,7 @@ pub(super) fn set_tier(d: &mut Desired, name: &str, tier: Tier) {
     d.functions.insert(0, function_rule(name, tier));
 }
 
-pub(super) fn summary(plan: &Plan) -> Vec<(ResourceKind, &str, Action, u8)> {
+pub(super) fn summary(plan: &Plan) -> Vec<(ResourceKind, &str, Action, Phase)> {
     plan.changes
         .iter()
         .map(|c| (c.kind, c.id.as_str(), c.action, c.phase))
@@ -87,22 +93,27 @@ fn converges_from_empty_with_each_tier() {
                 ResourceKind::ScalableTarget,
                 API_RID,
                 Action::Create,
-                PHASE_PREPARE
+                Phase::Prepare
             ),
             (
                 ResourceKind::ScalingPolicy,
                 "trimtab-pc-api",
                 Action::Create,
-                PHASE_BUILD
+                Phase::Build
             ),
-            (ResourceKind::Rule, WEB_RULE, Action::Create, PHASE_PREPARE),
+            (ResourceKind::Rule, WEB_RULE, Action::Create, Phase::Prepare),
             (
                 ResourceKind::RuleTarget,
                 WEB_RULE,
                 Action::Create,
-                PHASE_BUILD
+                Phase::Build
             ),
-            (ResourceKind::Permission, "web", Action::Create, PHASE_BUILD),
+            (
+                ResourceKind::Permission,
+                "web",
+                Action::Create,
+                Phase::Build
+            ),
         ],
         "one change per resource; each resource after what it needs"
     );
@@ -213,7 +224,7 @@ fn converges_from_empty_with_each_tier() {
     let mut unread = after.clone();
     unread.permissions.clear();
     unread.aliases.clear();
-    assert_eq!(super::plan(&d, &unread), Plan::default());
+    assert_eq!(self::plan(&d, &unread), Plan::default());
 }
 
 #[test]
@@ -236,10 +247,13 @@ fn missing_alias_is_created_only_when_managed() {
         }]
     );
 
-    d.cold_start.manage_alias = true;
+    d.controllers.cold_start.manage_alias = true;
     let plan = plan(&d, &o);
     let alias = change(&plan, ResourceKind::Alias, "api:live");
-    assert_eq!((alias.action, alias.phase), (Action::Create, PHASE_PREPARE));
+    assert_eq!(
+        (alias.action, alias.phase),
+        (Action::Create, Phase::Prepare)
+    );
     assert!(
         matches!(
             alias.writes.as_slice(),
@@ -256,7 +270,7 @@ fn missing_alias_is_created_only_when_managed() {
     );
     assert_eq!(
         change(&plan, ResourceKind::ScalingPolicy, "trimtab-pc-api").phase,
-        PHASE_BUILD
+        Phase::Build
     );
     assert_eq!(
         plan.changes.iter().filter(|c| c.id.contains("api")).count(),
@@ -434,7 +448,7 @@ fn drift_is_repaired_part_by_part() {
         let p = plan(&d, &drifted);
         assert_eq!(
             summary(&p),
-            vec![(kind, id, action, PHASE_BUILD)],
+            vec![(kind, id, action, Phase::Build)],
             "{name}: {p:#?}"
         );
         let got: Vec<(&str, &str, &str)> = p.changes[0]
@@ -458,20 +472,20 @@ fn functions_without_detail_are_left_alone() {
     for f in unread.functions.values_mut() {
         f.detail = None;
     }
-    assert_eq!(plan(&d, &unread), Plan::default());
+    assert_eq!(self::plan(&d, &unread), Plan::default());
 }
 
 #[test]
 fn bad_schedules_are_refused_and_overrides_apply() {
     let (mut d, o) = setup();
-    d.functions[0].cold_start.provisioned_min = Some(2);
-    d.functions[0].cold_start.provisioned_max = Some(20);
+    d.functions[0].settings.cold_start.provisioned_min = Some(2);
+    d.functions[0].settings.cold_start.provisioned_max = Some(20);
     let web = d
         .functions
         .iter_mut()
         .find(|r| r.tier == Tier::Standard)
         .expect("web");
-    web.cold_start.warmup_schedule = Some("rate(90 minutes)".into());
+    web.settings.cold_start.warmup_schedule = Some("rate(90 minutes)".into());
     let p = plan(&d, &o);
     assert_eq!(
         summary(&p),
@@ -480,13 +494,13 @@ fn bad_schedules_are_refused_and_overrides_apply() {
                 ResourceKind::ScalableTarget,
                 API_RID,
                 Action::Create,
-                PHASE_PREPARE
+                Phase::Prepare
             ),
             (
                 ResourceKind::ScalingPolicy,
                 "trimtab-pc-api",
                 Action::Create,
-                PHASE_BUILD
+                Phase::Build
             ),
         ]
     );

@@ -7,30 +7,68 @@
 //!   `TAG_WARMUP` = rule name), written before the resources and removed after them; removal
 //!   follows those markers and nothing else, so trimtab never tears down what it did not build;
 //! - each resource is its own change, and phases order them: what others need (an alias, a
-//!   scalable target, a warm-up rule, each after its marker) in `PHASE_PREPARE`, what sits on
-//!   them (the policy, the rule's target, the permission) in `PHASE_BUILD`, removals in
-//!   `PHASE_REMOVE`; so on a tier change the new strategy is in place before the old one goes,
+//!   scalable target, a warm-up rule, each after its marker) in `Phase::Prepare`, what sits on
+//!   them (the policy, the rule's target, the permission) in `Phase::Build`, removals in
+//!   `Phase::Teardown`; so on a tier change the new strategy is in place before the old one goes,
 //!   and if the new one cannot be built (a missing alias, a foreign scalable target), the old
 //!   one stays;
 //! - owned resources of functions that left the scope are pruned when `ownership.prune` is on,
 //!   never for functions whose state could not be read this cycle;
 //! - functions not read with GetFunction (no tags, so no markers) are left alone.
 
+pub mod names;
 mod provisioned;
+mod reads;
 mod schedule;
+pub mod settings;
 mod warmup;
 
 use std::collections::BTreeSet;
 
 use crate::model::{
-    Desired, FunctionRule, Observed, ObservedFunction, Plan, Refusal, ResourceKind, Tags, Tier,
+    Desired, FunctionRule, Observed, ObservedFunction, Plan, Reads, Refusal, ResourceKind, Tags,
+    Tier,
 };
 
-use super::names::{TAG_PROVISIONED, TAG_WARMUP, warmup_rule_name};
-use super::scope::{RuleMatch, rule_for};
+use super::shared::scope::{RuleMatch, rule_for};
+use super::{Controller, Cx, EntryCx, Planned, Registered, SettingsCx};
+use names::{TAG_PROVISIONED, TAG_WARMUP, warmup_rule_name};
 
 pub use schedule::spread_schedule;
+pub use settings::{ColdStartOverride, ColdStartSettings as Settings};
 pub use warmup::warmup_input;
+
+/// Cold starts by tier: provisioned concurrency, a scheduled warm-up, or nothing.
+pub struct ColdStart;
+
+impl Controller for ColdStart {
+    const NAME: &'static str = "cold_start";
+    type Settings = Settings;
+    type RuleSettings = ColdStartOverride;
+    type TableSettings = ();
+    type Memory = ();
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
+    }
+
+    fn rule_settings(cx: &mut EntryCx<'_, '_, '_>, s: &Settings) -> ColdStartOverride {
+        settings::read_rule(cx, s)
+    }
+
+    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+        reads::reads(cx.desired, cx.settings, cx.observed, reads);
+    }
+
+    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
+        out.plan = plan(cx.desired, cx.settings, cx.observed);
+    }
+}
+
+/// A rule's cold-start overrides.
+fn overrides(rule: &FunctionRule) -> &ColdStartOverride {
+    ColdStart::rule_of(&rule.settings)
+}
 
 /// One in-scope function whose tags are known.
 struct Func<'a> {
@@ -41,7 +79,7 @@ struct Func<'a> {
 
 /// Why a strategy a marker records is being removed; `None` when it is still wanted.
 fn removal_cause(
-    desired: &Desired,
+    settings: &Settings,
     tier: Option<Tier>,
     strategy: Tier,
     still_wanted: bool,
@@ -53,7 +91,7 @@ fn removal_cause(
         None => "no rule governs the function any more; prune is on".into(),
         Some(Tier::Batch) => "batch tier: cold starts are acceptable".into(),
         Some(t) if t == strategy => match strategy {
-            Tier::Critical => format!("cold_start.alias is now {}", desired.cold_start.alias),
+            Tier::Critical => format!("cold_start.alias is now {}", settings.alias),
             _ => "the warm-up rule's name changed".into(),
         },
         Some(Tier::Critical) => {
@@ -86,6 +124,7 @@ fn guard_on_provisioned(change: &mut crate::model::Change, function: &str, alias
 
 fn plan_function(
     desired: &Desired,
+    settings: &Settings,
     observed: &Observed,
     func: &Func,
     rule: Option<&FunctionRule>,
@@ -97,8 +136,12 @@ fn plan_function(
     }
     // Build first; `ready` is false when the wanted strategy was refused this cycle.
     let ready = match rule {
-        Some(r) if r.tier == Tier::Critical => provisioned::build(desired, observed, func, r, plan),
-        Some(r) if r.tier == Tier::Standard => warmup::build(desired, observed, func, r, plan),
+        Some(r) if r.tier == Tier::Critical => {
+            provisioned::build(desired, settings, observed, func, r, plan)
+        }
+        Some(r) if r.tier == Tier::Standard => {
+            warmup::build(desired, settings, observed, func, r, plan)
+        }
         _ => true,
     };
     let keep = |plan: &mut Plan, kind: ResourceKind, id: String| {
@@ -114,15 +157,15 @@ fn plan_function(
     };
 
     if let Some(alias) = func.tags.get(TAG_PROVISIONED) {
-        let wanted = tier == Some(Tier::Critical) && *alias == desired.cold_start.alias;
-        if let Some(cause) = removal_cause(desired, tier, Tier::Critical, wanted) {
+        let wanted = tier == Some(Tier::Critical) && *alias == settings.alias;
+        if let Some(cause) = removal_cause(settings, tier, Tier::Critical, wanted) {
             // A new alias is being built under the same marker key, which it rewrites.
             let untag = tier != Some(Tier::Critical);
             if ready {
                 let mut change = provisioned::remove(desired, observed, func, alias, untag, &cause);
                 // Moving to another alias: the old one goes only once the new one is warm.
                 if tier == Some(Tier::Critical) {
-                    guard_on_provisioned(&mut change, func.name, &desired.cold_start.alias);
+                    guard_on_provisioned(&mut change, func.name, &settings.alias);
                 }
                 plan.changes.push(change);
             } else {
@@ -137,12 +180,12 @@ fn plan_function(
     if let Some(rule_name) = func.tags.get(TAG_WARMUP) {
         let wanted = tier == Some(Tier::Standard)
             && *rule_name == warmup_rule_name(&desired.ownership.name_prefix, func.name);
-        if let Some(cause) = removal_cause(desired, tier, Tier::Standard, wanted) {
+        if let Some(cause) = removal_cause(settings, tier, Tier::Standard, wanted) {
             let untag = tier != Some(Tier::Standard);
             if ready {
                 let mut change = warmup::remove(desired, observed, func, rule_name, untag, &cause);
                 if tier == Some(Tier::Critical) {
-                    guard_on_provisioned(&mut change, func.name, &desired.cold_start.alias);
+                    guard_on_provisioned(&mut change, func.name, &settings.alias);
                 }
                 plan.changes.push(change);
             } else {
@@ -152,7 +195,7 @@ fn plan_function(
     }
 }
 
-pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
+pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan {
     let mut plan = Plan::default();
     let prefix = &desired.ownership.name_prefix;
     // Warm-up rules some in-scope function answers for; the rest are orphan candidates.
@@ -176,7 +219,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
             f,
             tags: &detail.tags,
         };
-        plan_function(desired, observed, &func, rule, &mut plan);
+        plan_function(desired, settings, observed, &func, rule, &mut plan);
     }
     provisioned::prune(desired, observed, &mut plan);
     warmup::prune(desired, observed, &claimed, &mut plan);
@@ -184,9 +227,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 }
 
 #[cfg(test)]
-#[path = "coldstart_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "coldstart_teardown_tests.rs"]
 mod teardown_tests;

@@ -4,7 +4,12 @@ use super::*;
 use crate::controllers::fixtures::{
     apply, desired, function_rule, observed, with_detail, with_details,
 };
-use crate::model::{AccountConcurrency, Tier};
+use crate::model::{AccountConcurrency, Phase, Tier};
+
+/// The reserved-concurrency controller's plan with the settings in `d`.
+fn plan(d: &Desired, o: &Observed) -> Plan {
+    super::plan(d, &d.controllers.concurrency, o)
+}
 
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:api";
 
@@ -15,15 +20,15 @@ fn account(limit: u32, unreserved: u32) -> Option<AccountConcurrency> {
 /// `api` reserves `api`, `worker-*` reserve `workers`, `worker-b` (own rule) reserves `b`.
 fn wanting(api: Option<u32>, workers: Option<u32>, b: Option<u32>) -> Desired {
     let mut d = desired();
-    d.functions[0].reserved_concurrency = api;
-    d.functions[1].reserved_concurrency = workers;
+    d.functions[0].settings.concurrency = api;
+    d.functions[1].settings.concurrency = workers;
     let mut rule_b = function_rule("worker-b", Tier::Batch);
-    rule_b.reserved_concurrency = b;
+    rule_b.settings.concurrency = b;
     d.functions.insert(0, rule_b);
     d
 }
 
-fn ids(plan: &Plan) -> Vec<(&str, Action, u8)> {
+fn ids(plan: &Plan) -> Vec<(&str, Action, Phase)> {
     plan.changes
         .iter()
         .map(|c| (c.id.as_str(), c.action, c.phase))
@@ -39,8 +44,8 @@ fn converges_from_empty_marker_first() {
     assert_eq!(
         ids(&plan),
         vec![
-            ("api", Action::Create, PHASE_BUILD),
-            ("worker-a", Action::Create, PHASE_BUILD)
+            ("api", Action::Create, Phase::Build),
+            ("worker-a", Action::Create, Phase::Build)
         ]
     );
     assert_eq!(
@@ -60,7 +65,7 @@ fn converges_from_empty_marker_first() {
 
     let after = apply(&o, &plan);
     assert_eq!(after.account_concurrency, account(1000, 940));
-    let again = super::plan(&d, &after);
+    let again = self::plan(&d, &after);
     assert!(
         again.changes.is_empty() && again.refusals.is_empty(),
         "{again:#?}"
@@ -229,8 +234,8 @@ fn releases_run_a_phase_before_increases() {
     o.account_concurrency = account(1000, 500);
     let plan = plan(&d, &o);
     let phase = |id: &str| plan.changes.iter().find(|c| c.id == id).map(|c| c.phase);
-    assert_eq!(phase("worker-b"), Some(PHASE_PREPARE));
-    assert_eq!(phase("api"), Some(PHASE_BUILD));
+    assert_eq!(phase("worker-b"), Some(Phase::Prepare));
+    assert_eq!(phase("api"), Some(Phase::Build));
 }
 
 #[test]
@@ -274,7 +279,7 @@ fn budget_guard_refuses_every_increase_and_keeps_decreases() {
             Some(reason) => {
                 assert_eq!(
                     ids(&plan),
-                    vec![("worker-b", Action::Update, PHASE_PREPARE)],
+                    vec![("worker-b", Action::Update, Phase::Prepare)],
                     "{}",
                     c.name
                 );
@@ -326,7 +331,7 @@ fn unread_account_settings_refuse_increases_only() {
     let plan = plan(&d, &o);
     assert_eq!(
         ids(&plan),
-        vec![("worker-b", Action::Update, PHASE_PREPARE)]
+        vec![("worker-b", Action::Update, Phase::Prepare)]
     );
     let [refusal] = plan.refusals.as_slice() else {
         panic!("{plan:#?}")

@@ -4,13 +4,26 @@
 
 use crate::model::{FunctionMatch, FunctionRule, Tags};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub enum RuleMatch<'a> {
     Rule(&'a FunctionRule),
     /// No rule applies: the function is out of scope.
     None,
     /// A tag selector might apply, but the function's tags are not known yet.
     NeedsTags,
+}
+
+/// Two matches are equal when they name the same rule (the same rule in the same list).
+impl PartialEq for RuleMatch<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (RuleMatch::Rule(a), RuleMatch::Rule(b)) => std::ptr::eq(*a, *b),
+            (RuleMatch::None, RuleMatch::None) | (RuleMatch::NeedsTags, RuleMatch::NeedsTags) => {
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 fn prefix_matches(prefix: &Option<String>, name: &str) -> bool {
@@ -54,15 +67,13 @@ pub fn rule_for<'a>(rules: &'a [FunctionRule], name: &str, tags: Option<&Tags>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FunctionAlarmOverrides, Tier};
+    use crate::model::Tier;
 
     fn rule(matcher: FunctionMatch, tier: Tier) -> FunctionRule {
         FunctionRule {
             matcher,
             tier,
-            alarms: FunctionAlarmOverrides::default(),
-            reserved_concurrency: None,
-            cold_start: Default::default(),
+            settings: Default::default(),
         }
     }
 

@@ -6,15 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use super::check::{self, Bounds};
-use super::defaults::{self, RuleDefault};
-use super::diag::{Diags, suggest};
-use super::duration;
-use super::raw::{RawAlarms, RawCacheMetrics, RawCostMetric, RawRule, S};
-use super::walk::Pairs;
-use crate::model::{
-    AlarmDefaults, AlarmRule, ApplicationAlarms, CacheHitAlarm, CustomMetricAlarm, Dimension,
-    MissingData, RuleOverride,
+use crate::config::read::{Bounds, Diags, Pairs, S, check, duration, suggest};
+use crate::model::{Dimension, MissingData};
+
+use super::settings::{
+    self as defaults, AlarmDefaults, AlarmRule, ApplicationAlarms, CacheHitAlarm,
+    CustomMetricAlarm, RawAlarms, RawCacheMetrics, RawCostMetric, RawRule, RuleDefault,
+    RuleOverride,
 };
 
 /// One kind of alarm: its built-in settings and what its threshold may be.

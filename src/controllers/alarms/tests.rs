@@ -2,8 +2,13 @@
 
 use super::*;
 use crate::controllers::fixtures::{self, TOPIC_ARN, desired, observed, with_alarms};
-use crate::controllers::{TopicRef, plan as full_plan};
-use crate::model::{MissingData, RuleOverride};
+use crate::controllers::plan as full_plan;
+use crate::model::MissingData;
+
+/// The alarms controller's plan with the settings in `d`.
+fn plan(d: &Desired, o: &Observed, topic: &TopicRef) -> Plan {
+    super::plan(d, &d.controllers.alarms, o, topic)
+}
 
 fn topic() -> TopicRef {
     TopicRef::Known(TOPIC_ARN.into())
@@ -11,10 +16,15 @@ fn topic() -> TopicRef {
 
 fn in_sync() -> Observed {
     let d = desired();
-    let specs: Vec<AlarmSpec> = desired_alarms(&d, &observed(), &[TOPIC_ARN.to_string()])
-        .into_iter()
-        .map(|a| a.spec)
-        .collect();
+    let specs: Vec<AlarmSpec> = desired_alarms(
+        &d,
+        &d.controllers.alarms,
+        &observed(),
+        &[TOPIC_ARN.to_string()],
+    )
+    .into_iter()
+    .map(|a| a.spec)
+    .collect();
     with_alarms(observed(), specs)
 }
 
@@ -62,7 +72,7 @@ fn converges_from_empty_with_every_alarm_kind() {
 #[test]
 fn alarm_shapes_match_the_application_targets() {
     let d = desired();
-    let alarms = desired_alarms(&d, &observed(), &[]);
+    let alarms = desired_alarms(&d, &d.controllers.alarms, &observed(), &[]);
     let get = |name: &str| {
         alarms
             .iter()
@@ -299,7 +309,7 @@ fn unowned_alarms_are_never_touched() {
     aas.name = "TargetTracking-table/sessions-AlarmHigh-1234".into();
     aas.tags.insert("managed-by".into(), "trimtab".into());
     let o = with_alarms(o, [foreign, aas]);
-    let plan = plan(&d, &o, &topic());
+    let plan = self::plan(&d, &o, &topic());
     assert!(plan.changes.is_empty(), "{plan:#?}");
     assert_eq!(plan.refusals.len(), 1);
     assert_eq!(plan.refusals[0].id, "trimtab-lambda-api-throttles");
@@ -317,7 +327,7 @@ fn adopted_alarms_are_updated_and_tagged() {
         .expect("alarm");
     alarm.spec.tags.clear();
     alarm.spec.threshold = 99.0;
-    let plan = plan(&d, &o, &topic());
+    let plan = self::plan(&d, &o, &topic());
     assert_eq!(
         ids(&plan, Action::Update),
         vec!["trimtab-lambda-api-throttles"]
@@ -345,7 +355,7 @@ fn owned_alarms_no_longer_desired_are_pruned_unless_prune_is_off() {
 
     let mut d = desired();
     d.ownership.prune = false;
-    let plan = super::plan(&d, &o, &topic());
+    let plan = self::plan(&d, &o, &topic());
     assert!(plan.changes.is_empty());
     assert_eq!(plan.refusals.len(), 3);
     assert!(plan.refusals[0].reason.contains("prune is off"));
@@ -365,11 +375,11 @@ fn alarms_of_unreadable_resources_are_not_pruned() {
 #[test]
 fn per_function_overrides_apply_and_disabled_alarms_are_pruned() {
     let mut d = desired();
-    d.functions[0].alarms.duration = RuleOverride {
+    d.functions[0].settings.alarms.duration = RuleOverride {
         threshold: Some(1500.0),
         ..RuleOverride::default()
     };
-    d.functions[0].alarms.throttles = RuleOverride {
+    d.functions[0].settings.alarms.throttles = RuleOverride {
         enabled: Some(false),
         ..RuleOverride::default()
     };

@@ -15,181 +15,93 @@
 //!   Scaling, and nothing here touches them;
 //! - tables whose state could not be read this cycle are left alone.
 //!
-//! The comparisons of targets and policies live here and are shared with the cold-start
-//! controller, which scales provisioned concurrency the same way.
+//! The comparisons of targets and policies it shares with the cold-start controller live in
+//! `shared::aas`.
+
+mod settings;
 
 use crate::model::{
-    Action, BillingMode, Change, Desired, FieldDiff, Observed, ObservedScalingPolicy, Plan,
-    Refusal, ResourceKind, ScalableDimension, ScalableTarget, ScalingPolicy, TableInfo,
-    TableScaling, Write,
+    Action, BillingMode, Change, Desired, Observed, Phase, Plan, Read, Reads, ResourceKind,
+    ScalableDimension, ScalableNamespace, ScalableTarget, ScalingPolicy, TableInfo, Write,
 };
 
-use super::names::{table_policy_name, table_resource_id};
-use super::{PHASE_BUILD, PHASE_PREPARE, PHASE_REMOVE};
+use super::shared::aas::{find_policy, find_target, sync_owned};
+use super::shared::names::table_resource_id;
+use super::shared::ownership::{Foreign, may_change};
+use super::{Controller, Cx, EntryCx, Planned, Registered, SettingsCx};
 
-pub(super) fn find_target<'a>(
-    observed: &'a Observed,
-    resource_id: &str,
-    dimension: ScalableDimension,
-) -> Option<&'a ScalableTarget> {
-    observed
-        .scalable_targets
-        .iter()
-        .find(|t| t.resource_id == resource_id && t.dimension == dimension)
-}
+pub use settings::{TableScaling as Settings, TableScalingOverride, defaults};
 
-pub(super) fn find_policy<'a>(
-    observed: &'a Observed,
-    name: &str,
-    resource_id: &str,
-    dimension: ScalableDimension,
-) -> Option<&'a ObservedScalingPolicy> {
-    observed.scaling_policies.iter().find(|p| {
-        p.policy.name == name
-            && p.policy.resource_id == resource_id
-            && p.policy.dimension == dimension
-    })
-}
+/// Auto scaling for PROVISIONED DynamoDB tables and their indexes.
+pub struct TableScaling;
 
-fn diff(diffs: &mut Vec<FieldDiff>, field: &str, old: String, new: String) {
-    if old != new {
-        diffs.push(FieldDiff {
-            field: field.to_string(),
-            old,
-            new,
-        });
+impl Controller for TableScaling {
+    const NAME: &'static str = "table_scaling";
+    type Settings = Settings;
+    type RuleSettings = ();
+    type TableSettings = TableScalingOverride;
+    type Memory = ();
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
     }
-}
 
-fn show(v: Option<u32>) -> String {
-    v.map_or_else(|| "(default)".into(), |v| format!("{v}s"))
-}
-
-pub(super) fn target_diffs(old: &ScalableTarget, new: &ScalableTarget) -> Vec<FieldDiff> {
-    let mut d = Vec::new();
-    diff(
-        &mut d,
-        "min_capacity",
-        old.min_capacity.to_string(),
-        new.min_capacity.to_string(),
-    );
-    diff(
-        &mut d,
-        "max_capacity",
-        old.max_capacity.to_string(),
-        new.max_capacity.to_string(),
-    );
-    d
-}
-
-pub(super) fn policy_diffs(old: &ScalingPolicy, new: &ScalingPolicy) -> Vec<FieldDiff> {
-    let mut d = Vec::new();
-    diff(
-        &mut d,
-        "predefined_metric",
-        old.predefined_metric.clone(),
-        new.predefined_metric.clone(),
-    );
-    if (old.target_value - new.target_value).abs() > 1e-9 {
-        diff(
-            &mut d,
-            "target_value",
-            old.target_value.to_string(),
-            new.target_value.to_string(),
-        );
+    fn table_settings(cx: &mut EntryCx<'_, '_, '_>, s: &Settings) -> TableScalingOverride {
+        settings::read_table(cx, s)
     }
-    // An unset cooldown is left to Application Auto Scaling's default, which it may report
-    // back as a number: comparing it would show drift forever.
-    if new.scale_in_cooldown_s.is_some() {
-        diff(
-            &mut d,
-            "scale_in_cooldown",
-            show(old.scale_in_cooldown_s),
-            show(new.scale_in_cooldown_s),
-        );
-    }
-    if new.scale_out_cooldown_s.is_some() {
-        diff(
-            &mut d,
-            "scale_out_cooldown",
-            show(old.scale_out_cooldown_s),
-            show(new.scale_out_cooldown_s),
-        );
-    }
-    diff(
-        &mut d,
-        "disable_scale_in",
-        old.disable_scale_in.to_string(),
-        new.disable_scale_in.to_string(),
-    );
-    d
-}
 
-fn names(diffs: &[FieldDiff]) -> String {
-    diffs
-        .iter()
-        .map(|d| d.field.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Repairs drift on a scalable target trimtab owns and on trimtab's policy on it. `target_id`
-/// names the target in the plan; `why` says what the pair is for.
-pub(super) fn sync_owned(
-    observed: &Observed,
-    live: &ScalableTarget,
-    target_id: &str,
-    want_target: &ScalableTarget,
-    want_policy: &ScalingPolicy,
-    why: &str,
-) -> Vec<Change> {
-    let mut changes = Vec::new();
-    let diffs = target_diffs(live, want_target);
-    if !diffs.is_empty() {
-        changes.push(Change {
-            kind: ResourceKind::ScalableTarget,
-            id: target_id.to_string(),
-            action: Action::Update,
-            reason: format!("drift in {} ({why})", names(&diffs)),
-            diffs,
-            phase: PHASE_BUILD,
-            writes: vec![Write::RegisterScalableTarget {
-                target: want_target.clone(),
-            }],
-        });
-    }
-    let live_policy = find_policy(
-        observed,
-        &want_policy.name,
-        &want_policy.resource_id,
-        want_policy.dimension,
-    );
-    let (action, diffs, reason) = match live_policy {
-        None => (
-            Action::Create,
-            Vec::new(),
-            format!("trimtab's target-tracking policy is missing from its scalable target ({why})"),
-        ),
-        Some(p) => {
-            let diffs = policy_diffs(&p.policy, want_policy);
-            let reason = format!("drift in {} ({why})", names(&diffs));
-            (Action::Update, diffs, reason)
+    /// The scalable targets of every PROVISIONED table and index, by id (50 a call), then the
+    /// policies of those that exist.
+    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+        let o = cx.observed;
+        let ns = ScalableNamespace::DynamoDb;
+        let mut all_read = true;
+        let mut ids = Vec::new();
+        for t in o
+            .tables
+            .values()
+            .filter(|t| t.billing_mode == BillingMode::Provisioned)
+        {
+            let indexes = t.indexes.iter().map(|i| Some(i.as_str()));
+            for index in std::iter::once(None).chain(indexes) {
+                let resource_id = table_resource_id(&t.name, index);
+                let read = Read::ScalableTarget {
+                    namespace: ns,
+                    resource_id: resource_id.clone(),
+                };
+                all_read &= o.reads.did(&read);
+                reads.now(read);
+                ids.push(resource_id);
+            }
         }
-    };
-    if action == Action::Create || !diffs.is_empty() {
-        changes.push(Change {
-            kind: ResourceKind::ScalingPolicy,
-            id: want_policy.name.clone(),
-            action,
-            diffs,
-            reason,
-            phase: PHASE_BUILD,
-            writes: vec![Write::PutScalingPolicy {
-                policy: want_policy.clone(),
-            }],
-        });
+        if !all_read {
+            return;
+        }
+        for resource_id in ids {
+            if o.scalable_targets
+                .iter()
+                .any(|t| t.resource_id == resource_id)
+            {
+                reads.now(Read::ScalingPolicies {
+                    namespace: ns,
+                    resource_id,
+                });
+            }
+        }
     }
-    changes
+
+    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
+        out.plan = plan(cx.desired, cx.settings, cx.observed);
+    }
+}
+
+/// Target-tracking policy on a table's (or index's) read or write capacity.
+pub fn table_policy_name(prefix: &str, table: &str, index: Option<&str>, write: bool) -> String {
+    let rw = if write { "write" } else { "read" };
+    match index {
+        Some(index) => format!("{prefix}ddb-{table}-{index}-{rw}"),
+        None => format!("{prefix}ddb-{table}-{rw}"),
+    }
 }
 
 /// One scalable dimension of a table or index, as trimtab wants it.
@@ -200,7 +112,7 @@ struct Wanted {
     policy: ScalingPolicy,
 }
 
-fn wanted(desired: &Desired, table: &TableInfo, s: &TableScaling) -> Vec<Wanted> {
+fn wanted(desired: &Desired, table: &TableInfo, s: &Settings) -> Vec<Wanted> {
     let prefix = &desired.ownership.name_prefix;
     let mut out = Vec::new();
     let indexes = std::iter::once(None).chain(table.indexes.iter().map(|i| Some(i.as_str())));
@@ -267,13 +179,13 @@ fn plan_table(
     desired: &Desired,
     observed: &Observed,
     table: &TableInfo,
-    s: &TableScaling,
+    s: &Settings,
     plan: &mut Plan,
 ) {
     let prefix = &desired.ownership.name_prefix;
     let on_demand = table.billing_mode == BillingMode::PayPerRequest;
     if on_demand && s.enabled {
-        plan.refusals.push(Refusal {
+        plan.refusals.push(crate::model::Refusal {
             kind: ResourceKind::ScalableTarget,
             id: table_resource_id(&table.name, None),
             reason: "on-demand: DynamoDB scales it without Application Auto Scaling; nothing to do"
@@ -297,7 +209,7 @@ fn plan_table(
         };
         let (min, max) = (w.target.min_capacity, w.target.max_capacity);
         if min > max {
-            plan.refusals.push(Refusal {
+            plan.refusals.push(crate::model::Refusal {
                 kind: ResourceKind::ScalableTarget,
                 id: w.id.clone(),
                 reason: format!(
@@ -313,14 +225,14 @@ fn plan_table(
             w.policy.target_value
         );
         let live = find_target(observed, &w.target.resource_id, w.target.dimension);
-        let ours = find_policy(
+        let has_policy = find_policy(
             observed,
             &w.policy.name,
             &w.target.resource_id,
             w.target.dimension,
         )
-        .is_some()
-            || desired.ownership.adopt.contains(&w.id);
+        .is_some();
+        let ours = may_change(&desired.ownership, has_policy, &w.id);
         match live {
             None => {
                 // One change per resource; the policy needs its target, hence the phases.
@@ -330,7 +242,7 @@ fn plan_table(
                     action: Action::Create,
                     diffs: Vec::new(),
                     reason: format!("{why}: scalable target"),
-                    phase: PHASE_PREPARE,
+                    phase: Phase::Prepare,
                     writes: vec![Write::RegisterScalableTarget {
                         target: w.target.clone(),
                     }],
@@ -341,21 +253,26 @@ fn plan_table(
                     action: Action::Create,
                     diffs: Vec::new(),
                     reason: format!("{why}: target-tracking policy on {}", w.id),
-                    phase: PHASE_BUILD,
+                    phase: Phase::Build,
                     writes: vec![Write::PutScalingPolicy {
                         policy: w.policy.clone(),
                     }],
                 });
             }
-            Some(_) if !ours => plan.refusals.push(Refusal {
-                kind: ResourceKind::ScalableTarget,
-                id: w.id.clone(),
-                reason: format!(
-                    "registered by someone else (no policy named {} on it); it and its policies are left alone (list {} in ownership.adopt to take it over)",
-                    w.policy.name, w.id
-                ),
-            }),
-            Some(t) => plan.changes.extend(sync_owned(observed, t, &w.id, &w.target, &w.policy, &why)),
+            Some(_) if !ours => plan.refusals.push(
+                Foreign {
+                    kind: ResourceKind::ScalableTarget,
+                    id: &w.id,
+                    what: "registered by someone else".into(),
+                    evidence: format!("no policy named {} on it", w.policy.name),
+                    left_alone: "it and its policies are left alone",
+                    adopt_id: &w.id,
+                }
+                .refusal(),
+            ),
+            Some(t) => plan
+                .changes
+                .extend(sync_owned(observed, t, &w.id, &w.target, &w.policy, &why)),
         }
     }
 
@@ -375,7 +292,7 @@ fn plan_table(
         }
         let name = table_policy_name(prefix, &table.name, index, write);
         let policy = find_policy(observed, &name, &t.resource_id, t.dimension);
-        if policy.is_none() && !desired.ownership.adopt.contains(&id) {
+        if !may_change(&desired.ownership, policy.is_some(), &id) {
             continue;
         }
         let cause = if on_demand {
@@ -407,13 +324,13 @@ fn plan_table(
             action: Action::Delete,
             diffs: Vec::new(),
             reason: format!("{cause}: removing trimtab's scalable target and policy (capacity stays where it is)"),
-            phase: PHASE_REMOVE,
+            phase: Phase::Teardown,
             writes,
         });
     }
 }
 
-pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
+pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan {
     let mut plan = Plan::default();
     for entry in &desired.tables {
         if observed.unknown_tables.contains(&entry.name) {
@@ -422,12 +339,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         let Some(table) = observed.tables.get(&entry.name) else {
             continue;
         };
-        let s = desired.table_scaling.with(&entry.scaling);
+        let s = settings.with(TableScaling::table_of(&entry.settings));
         plan_table(desired, observed, table, &s, &mut plan);
     }
     plan
 }
 
 #[cfg(test)]
-#[path = "table_scaling_tests.rs"]
 mod tests;

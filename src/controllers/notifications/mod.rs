@@ -1,15 +1,67 @@
 //! The notification topic: either someone else's (trimtab only points alarms at it) or one
-//! trimtab creates and owns, with email subscriptions.
+//! trimtab creates and owns, with email subscriptions. It tells the alarms controller where
+//! their actions go ([`AlarmTopic`]).
 //!
 //! Removing an email from the config does not unsubscribe it: an SNS email subscription is
 //! confirmed by a person, and silently dropping someone from alerts is worse than an extra mail.
 //! The plan says so instead.
 
+mod settings;
+
 use crate::model::{
-    Action, Change, Desired, Notifications, Observed, Plan, Refusal, ResourceKind, Write,
+    Action, Change, Desired, Observed, Phase, Plan, Read, Reads, Refusal, ResourceKind, TopicArn,
+    Write,
 };
 
-use super::{PHASE_SUBSCRIPTIONS, PHASE_TOPIC, TopicRef};
+use super::shared::ownership::may_change;
+use super::{Controller, Cx, Fact, Planned, SettingsCx};
+
+pub use settings::Notifications as Settings;
+
+/// The notification topic and its email subscriptions.
+pub struct Notifications;
+
+/// Where alarm actions point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicRef {
+    /// No notifications configured: alarms get no actions.
+    None,
+    Known(String),
+    /// The topic's ARN cannot be known yet; alarms wait for the next cycle.
+    Pending(String),
+}
+
+/// Published for the alarms controller: where its alarms' actions point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmTopic(pub TopicRef);
+
+impl Fact for AlarmTopic {}
+
+impl Controller for Notifications {
+    const NAME: &'static str = "notifications";
+    type Settings = Settings;
+    type RuleSettings = ();
+    type TableSettings = ();
+    type Memory = ();
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
+    }
+
+    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+        if let Settings::Managed { name, .. } = cx.settings {
+            reads.now(Read::Topic {
+                name: topic_name(cx.desired, name),
+            });
+        }
+    }
+
+    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
+        let (plan, topic) = plan(cx.desired, cx.settings, cx.observed);
+        out.plan = plan;
+        out.facts.publish(AlarmTopic(topic));
+    }
+}
 
 /// The full name of the managed topic.
 pub fn topic_name(desired: &Desired, name: &str) -> String {
@@ -24,12 +76,12 @@ fn find_topic<'a>(observed: &'a Observed, name: &str) -> Option<&'a crate::model
 }
 
 /// Plans the topic and its subscriptions, and says where alarm actions should point.
-pub fn plan(desired: &Desired, observed: &Observed) -> (Plan, TopicRef) {
+pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> (Plan, TopicRef) {
     let mut plan = Plan::default();
-    let (name, emails) = match &desired.notifications {
-        Notifications::None => return (plan, TopicRef::None),
-        Notifications::Existing { topic_arn } => return (plan, TopicRef::Known(topic_arn.clone())),
-        Notifications::Managed { name, emails } => (topic_name(desired, name), emails),
+    let (name, emails) = match settings {
+        Settings::None => return (plan, TopicRef::None),
+        Settings::Existing { topic_arn } => return (plan, TopicRef::Known(topic_arn.clone())),
+        Settings::Managed { name, emails } => (topic_name(desired, name), emails),
     };
     let own = &desired.ownership;
     let Some(topic) = find_topic(observed, &name) else {
@@ -41,7 +93,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Plan, TopicRef) {
             action: Action::Create,
             diffs: Vec::new(),
             reason: "notifications.topic is managed by trimtab and does not exist".into(),
-            phase: PHASE_TOPIC,
+            phase: Phase::Foundation,
             writes: vec![Write::CreateTopic {
                 name: name.clone(),
                 tags,
@@ -63,7 +115,8 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Plan, TopicRef) {
         return (plan, topic_ref);
     };
 
-    let owned = topic.tags.as_ref().is_some_and(|t| own.owns(t)) || own.adopt.contains(&name);
+    let marked = topic.tags.as_ref().is_some_and(|t| own.owns(t));
+    let owned = may_change(own, marked, &name);
     if !owned {
         plan.refusals.push(Refusal {
             kind: ResourceKind::Topic,
@@ -107,17 +160,15 @@ fn subscribe(topic: &str, arn: Option<&str>, email: &str) -> Change {
         reason: format!(
             "{email} is in notifications.emails and not subscribed (they must confirm by email)"
         ),
-        phase: PHASE_SUBSCRIPTIONS,
+        phase: Phase::Wiring,
         writes: vec![Write::Subscribe {
-            // The executor fills the ARN from the topic created in an earlier phase when unknown.
-            topic_arn: arn
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{TOPIC_ARN_PLACEHOLDER}{topic}")),
+            // Unknown until the topic is created in an earlier phase of the same apply.
+            topic_arn: arn.map_or_else(
+                || TopicArn::CreatedBy(topic.to_string()),
+                |a| TopicArn::Known(a.to_string()),
+            ),
             protocol: "email".into(),
             endpoint: email.to_string(),
         }],
     }
 }
-
-/// Stands for "the ARN of the topic named after this" until the topic exists.
-pub const TOPIC_ARN_PLACEHOLDER: &str = "(known after apply):";

@@ -11,16 +11,79 @@
 //!   (they only give concurrency back);
 //! - functions whose detail was not read, or whose state is unknown, are left alone.
 
+mod settings;
+
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Action, Change, Desired, FieldDiff, Observed, ObservedFunction, Plan, Refusal, ResourceKind,
-    Tags, Write,
+    Action, Change, Desired, FieldDiff, Observed, ObservedFunction, Phase, Plan, Read, Reads,
+    Refusal, ResourceKind, Tags, Write,
 };
 
-use super::names::TAG_RESERVED;
-use super::scope::{RuleMatch, rule_for};
-use super::{PHASE_BUILD, PHASE_PREPARE};
+use super::shared::scope::{RuleMatch, rule_for};
+use super::{Controller, Cx, EntryCx, Registered, SettingsCx};
+
+pub use settings::{Settings, UNRESERVED_FLOOR};
+
+/// Function tag: the reserved concurrency trimtab set (its value). If the live value differs,
+/// someone else changed it since, and it is theirs.
+pub const TAG_RESERVED: &str = "trimtab:reserved-concurrency";
+
+/// Reserved concurrency per function, within the account's unreserved floor.
+pub struct Concurrency;
+
+impl Controller for Concurrency {
+    const NAME: &'static str = "concurrency";
+    type Settings = Settings;
+    /// The rule's `reserved_concurrency`.
+    type RuleSettings = Option<u32>;
+    type TableSettings = ();
+    type Memory = ();
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
+    }
+
+    fn rule_settings(cx: &mut EntryCx<'_, '_, '_>, _: &Settings) -> Option<u32> {
+        settings::read_rule(cx)
+    }
+
+    /// Every in-scope function's detail (tags hold the marker, and only GetFunction says what
+    /// is reserved): now where the rule reserves something, otherwise as a re-verification, so
+    /// a marker the config no longer explains is found within the tag-cache TTL. The account's
+    /// unreserved pool once reserved concurrency is in play.
+    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+        let o = cx.observed;
+        let mut in_play = false;
+        for (name, f) in &o.functions {
+            let wants = match cx.rule_for(name, f.tags()) {
+                RuleMatch::Rule(rule) => cx.rule_settings(rule).is_some(),
+                _ => false,
+            };
+            in_play |= wants || f.tags().is_some_and(|t| t.contains_key(TAG_RESERVED));
+            if f.detail.is_none() {
+                let read = Read::Function(name.clone());
+                if wants {
+                    reads.now(read)
+                } else {
+                    reads.verify(read)
+                }
+            }
+        }
+        in_play |= cx
+            .desired
+            .functions
+            .iter()
+            .any(|r| cx.rule_settings(r).is_some());
+        if in_play {
+            reads.now(Read::AccountSettings);
+        }
+    }
+
+    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut super::Planned) {
+        out.plan = plan(cx.desired, cx.settings, cx.observed);
+    }
+}
 
 /// A planned change and how much it takes from (+) or gives back to (−) the unreserved pool.
 struct Planned {
@@ -62,9 +125,9 @@ fn set(name: &str, f: &ObservedFunction, live: Option<u32>, want: u32) -> Planne
             // Giving concurrency back runs a phase before taking it, so the account never
             // dips below AWS's own floor between the two (AWS rejects such a write).
             phase: if delta > 0 {
-                PHASE_BUILD
+                Phase::Build
             } else {
-                PHASE_PREPARE
+                Phase::Prepare
             },
             // Marker first: if the second write fails, the next cycle still knows whose it is.
             writes: vec![
@@ -106,7 +169,7 @@ fn release(
                 reason: format!(
                     "trimtab reserved {v} and the rule no longer asks for reserved concurrency"
                 ),
-                phase: PHASE_PREPARE,
+                phase: Phase::Prepare,
                 // Value first, marker last: a crash in between leaves the record to finish from.
                 writes: vec![
                     Write::DeleteFunctionConcurrency {
@@ -138,7 +201,7 @@ fn release(
                 new: "(none)".into(),
             }],
             reason,
-            phase: PHASE_PREPARE,
+            phase: Phase::Prepare,
             writes: vec![untag],
         },
     })
@@ -158,7 +221,7 @@ fn signed_list(items: &[(&str, i64)]) -> String {
         .join(", ")
 }
 
-pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
+pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan {
     let mut planned = Vec::new();
     for (name, f) in &observed.functions {
         if observed.unknown_functions.contains(name) {
@@ -166,7 +229,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         }
         let Some(detail) = &f.detail else { continue };
         let want = match rule_for(&desired.functions, name, Some(&detail.tags)) {
-            RuleMatch::Rule(rule) => rule.reserved_concurrency,
+            RuleMatch::Rule(rule) => *Concurrency::rule_of(&rule.settings),
             // Nothing governs it any more, so nothing wants a reserved value on it.
             RuleMatch::None => None,
             RuleMatch::NeedsTags => continue,
@@ -202,7 +265,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
             format!(
                 "account concurrency (GetAccountSettings) was not read this cycle, so reserving more for {} cannot be checked against the unreserved floor of {}",
                 names.join(", "),
-                desired.capacity.unreserved_floor
+                settings.unreserved_floor
             ),
         );
         return plan;
@@ -219,7 +282,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let more: i64 = taken.values().sum();
     let back: i64 = given.iter().map(|(_, d)| -d).sum();
     let after = i64::from(account.unreserved) - more + back;
-    let floor = i64::from(desired.capacity.unreserved_floor);
+    let floor = i64::from(settings.unreserved_floor);
     if after >= floor {
         plan.changes.extend(increases.into_iter().map(|p| p.change));
         return plan;
@@ -242,5 +305,4 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
 }
 
 #[cfg(test)]
-#[path = "concurrency_tests.rs"]
 mod tests;

@@ -2,12 +2,13 @@
 //! strategy built before the old one is removed, and exactly what the markers recorded
 //! removed), alias changes, and pruning of functions that left the scope.
 
+use super::names::{WARMUP_TARGET_ID, provisioned_policy_name, warmup_statement_id};
+use super::tests::plan;
 use super::tests::{
     API_RID, WEB_RULE, built, change, converge, fn_arn, live_alias, set_tier, summary,
 };
 use super::*;
-use crate::controllers::names::{WARMUP_TARGET_ID, provisioned_policy_name, warmup_statement_id};
-use crate::controllers::{PHASE_BUILD, PHASE_PREPARE, PHASE_REMOVE};
+use crate::model::Phase;
 use crate::model::{Action, Alias, ScalableDimension, Write};
 
 #[test]
@@ -111,13 +112,13 @@ fn tier_changes_build_the_new_strategy_before_removing_the_old() {
     ];
     for c in cases {
         let (mut d, o) = built();
-        d.cold_start.manage_alias = true;
+        d.controllers.cold_start.manage_alias = true;
         set_tier(&mut d, c.function, c.to);
         let plan = plan(&d, &o);
         let gone = change(&plan, c.removed.0, c.removed.1);
         assert_eq!(
             (gone.action, gone.phase),
-            (Action::Delete, PHASE_REMOVE),
+            (Action::Delete, Phase::Teardown),
             "{}",
             c.name
         );
@@ -194,7 +195,7 @@ fn the_old_strategy_stays_while_the_new_one_cannot_be_built() {
 #[test]
 fn alias_change_removes_the_old_alias_but_keeps_the_marker() {
     let (mut d, mut o) = built();
-    d.cold_start.alias = "prod".into();
+    d.controllers.cold_start.alias = "prod".into();
     o.aliases.insert(
         "api".into(),
         vec![Alias {
@@ -210,19 +211,19 @@ fn alias_change_removes_the_old_alias_but_keeps_the_marker() {
                 ResourceKind::ScalableTarget,
                 "function:api:prod",
                 Action::Create,
-                PHASE_PREPARE
+                Phase::Prepare
             ),
             (
                 ResourceKind::ScalingPolicy,
                 "trimtab-pc-api",
                 Action::Create,
-                PHASE_BUILD
+                Phase::Build
             ),
             (
                 ResourceKind::ProvisionedConcurrency,
                 "api:live",
                 Action::Delete,
-                PHASE_REMOVE
+                Phase::Teardown
             ),
         ]
     );
@@ -263,9 +264,14 @@ fn owned_resources_of_functions_out_of_scope_are_pruned() {
                 ResourceKind::ProvisionedConcurrency,
                 "api:live",
                 Action::Delete,
-                PHASE_REMOVE
+                Phase::Teardown
             ),
-            (ResourceKind::Rule, WEB_RULE, Action::Delete, PHASE_REMOVE),
+            (
+                ResourceKind::Rule,
+                WEB_RULE,
+                Action::Delete,
+                Phase::Teardown
+            ),
         ]
     );
     assert_eq!(

@@ -9,16 +9,63 @@
 //!   `ownership.adopt`), never `TargetTracking-*` alarms, and never the alarms of a resource
 //!   whose state could not be read this cycle.
 
+mod layers;
+pub mod settings;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    Action, AlarmMetric, AlarmRule, AlarmSpec, Change, Comparison, Desired, Dimension, FieldDiff,
-    MathQuery, MetricId, MetricStat, Observed, ObservedAlarm, Plan, Refusal, ResourceKind, Tags,
-    Write,
+    Action, AlarmMetric, AlarmSpec, Change, Comparison, Desired, Dimension, FieldDiff, MathQuery,
+    MetricId, MetricStat, Observed, ObservedAlarm, Phase, Plan, Read, Reads, Refusal, ResourceKind,
+    Tags, Write,
 };
 
-use super::scope::{RuleMatch, rule_for};
-use super::{PHASE_ALARMS, TopicRef};
+use super::notifications::{AlarmTopic, TopicRef};
+use super::shared::ownership::{Foreign, may_change};
+use super::shared::scope::{RuleMatch, rule_for};
+use super::{Controller, Cx, EntryCx, Planned, Registered, SettingsCx};
+
+pub use settings::{
+    AlarmDefaults, AlarmRule, ApplicationAlarms, CacheHitAlarm, CustomMetricAlarm,
+    FunctionAlarmOverrides, RuleOverride, Settings, TableAlarmOverrides,
+};
+
+/// The alarms of the functions and tables trimtab looks after, and the application's own.
+pub struct Alarms;
+
+impl Controller for Alarms {
+    const NAME: &'static str = "alarms";
+    type Settings = Settings;
+    type RuleSettings = FunctionAlarmOverrides;
+    type TableSettings = TableAlarmOverrides;
+    type Memory = ();
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
+    }
+
+    fn rule_settings(cx: &mut EntryCx<'_, '_, '_>, s: &Settings) -> FunctionAlarmOverrides {
+        settings::read_function(cx, s)
+    }
+
+    fn table_settings(cx: &mut EntryCx<'_, '_, '_>, s: &Settings) -> TableAlarmOverrides {
+        settings::read_table(cx, s)
+    }
+
+    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+        reads.now(Read::Alarms {
+            prefix: cx.desired.ownership.name_prefix.clone(),
+        });
+    }
+
+    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
+        let topic = cx.fact::<AlarmTopic>().map_or_else(
+            || TopicRef::Pending("the notifications controller did not run".into()),
+            |t| t.0.clone(),
+        );
+        out.plan = plan(cx.desired, cx.settings, cx.observed, &topic);
+    }
+}
 
 /// Tag naming the resource an alarm watches (`lambda:NAME`, `dynamodb:NAME`, `app`), so pruning
 /// can tell which resource an owned alarm belonged to.
@@ -55,6 +102,10 @@ fn stat(metric: MetricId, period_s: u32, stat: &str) -> MetricStat {
 struct AlarmBuilder<'a> {
     desired: &'a Desired,
     actions: &'a [String],
+}
+
+fn table_overrides(entry: &crate::model::TableEntry) -> &TableAlarmOverrides {
+    Alarms::table_of(&entry.settings)
 }
 
 impl AlarmBuilder<'_> {
@@ -114,12 +165,13 @@ impl AlarmBuilder<'_> {
 /// Every alarm the desired state calls for, given which functions and tables exist.
 pub fn desired_alarms(
     desired: &Desired,
+    settings: &Settings,
     observed: &Observed,
     actions: &[String],
 ) -> Vec<DesiredAlarm> {
     let b = AlarmBuilder { desired, actions };
     let prefix = &desired.ownership.name_prefix;
-    let defaults = &desired.alarms;
+    let defaults = &settings.defaults;
     let mut out = Vec::new();
 
     for (name, function) in &observed.functions {
@@ -127,7 +179,8 @@ pub fn desired_alarms(
             continue;
         };
         let target = format!("lambda:{name}");
-        let duration = defaults.duration.with(&rule.alarms.duration);
+        let overrides = Alarms::rule_of(&rule.settings);
+        let duration = defaults.duration.with(&overrides.duration);
         if duration.enabled {
             let statistic = &defaults.duration_statistic;
             out.push(b.build(
@@ -144,7 +197,7 @@ pub fn desired_alarms(
                 " ms",
             ));
         }
-        let errors = defaults.error_rate.with(&rule.alarms.error_rate);
+        let errors = defaults.error_rate.with(&overrides.error_rate);
         if errors.enabled {
             out.push(b.build(
                 format!("{prefix}lambda-{name}-error-rate"),
@@ -173,7 +226,7 @@ pub fn desired_alarms(
                 " %",
             ));
         }
-        let throttles = defaults.throttles.with(&rule.alarms.throttles);
+        let throttles = defaults.throttles.with(&overrides.throttles);
         if throttles.enabled {
             out.push(b.build(
                 format!("{prefix}lambda-{name}-throttles"),
@@ -195,7 +248,9 @@ pub fn desired_alarms(
         if !observed.tables.contains_key(&table.name) {
             continue;
         }
-        let rule = defaults.dynamodb_throttles.with(&table.alarms.throttles);
+        let rule = defaults
+            .dynamodb_throttles
+            .with(&table_overrides(table).throttles);
         if rule.enabled {
             let metric = MetricId::new(
                 "AWS/DynamoDB",
@@ -214,7 +269,7 @@ pub fn desired_alarms(
         }
     }
 
-    if let Some(cache) = desired
+    if let Some(cache) = settings
         .application
         .cache_hit_rate
         .as_ref()
@@ -253,7 +308,7 @@ pub fn desired_alarms(
         ));
     }
 
-    if let Some(cost) = desired
+    if let Some(cost) = settings
         .application
         .cost_per_student
         .as_ref()
@@ -424,12 +479,12 @@ pub fn is_owned(desired: &Desired, alarm: &ObservedAlarm) -> bool {
     if name.starts_with(AAS_ALARM_PREFIX) {
         return false;
     }
-    (name.starts_with(&own.name_prefix) && own.owns(&alarm.spec.tags))
-        || own.adopt.iter().any(|a| a == name)
+    let marked = name.starts_with(&own.name_prefix) && own.owns(&alarm.spec.tags);
+    may_change(own, marked, name)
 }
 
 /// Plans the alarms. `topic` is where alarm actions go, if anywhere.
-pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
+pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed, topic: &TopicRef) -> Plan {
     let mut plan = Plan::default();
     let actions: Vec<String> = match topic {
         TopicRef::None => Vec::new(),
@@ -443,7 +498,7 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
             return plan;
         }
     };
-    let wanted = desired_alarms(desired, observed, &actions);
+    let wanted = desired_alarms(desired, settings, observed, &actions);
     let wanted_names: BTreeSet<&str> = wanted.iter().map(|a| a.spec.name.as_str()).collect();
 
     for alarm in &wanted {
@@ -455,28 +510,43 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
                 action: Action::Create,
                 diffs: Vec::new(),
                 reason: format!("no alarm exists yet for the {}", alarm.purpose),
-                phase: PHASE_ALARMS,
-                writes: vec![Write::PutMetricAlarm { alarm: alarm.spec.clone() }],
+                phase: Phase::Monitoring,
+                writes: vec![Write::PutMetricAlarm {
+                    alarm: alarm.spec.clone(),
+                }],
             }),
-            Some(existing) if !is_owned(desired, existing) => plan.refusals.push(Refusal {
-                kind: ResourceKind::Alarm,
-                id: name.clone(),
-                reason: format!(
-                    "an alarm with this name exists but is not owned by trimtab (no {}={} tag); list it in ownership.adopt to take it over",
-                    desired.ownership.tag_key, desired.ownership.tag_value
-                ),
-            }),
+            Some(existing) if !is_owned(desired, existing) => plan.refusals.push(
+                Foreign {
+                    kind: ResourceKind::Alarm,
+                    id: name,
+                    what: "an alarm with this name exists but is not owned by trimtab".into(),
+                    evidence: format!(
+                        "no {}={} tag",
+                        desired.ownership.tag_key, desired.ownership.tag_value
+                    ),
+                    left_alone: "it is left alone",
+                    adopt_id: name,
+                }
+                .refusal(),
+            ),
             Some(existing) => {
                 let mut diffs = spec_diff(&existing.spec, &alarm.spec);
                 let mut writes = Vec::new();
                 if !diffs.is_empty() {
-                    writes.push(Write::PutMetricAlarm { alarm: alarm.spec.clone() });
+                    writes.push(Write::PutMetricAlarm {
+                        alarm: alarm.spec.clone(),
+                    });
                 }
                 let tags = missing_tags(&existing.spec.tags, &alarm.spec.tags);
                 for (key, value) in &tags {
                     diffs.push(FieldDiff {
                         field: format!("tags.{key}"),
-                        old: existing.spec.tags.get(key).cloned().unwrap_or_else(|| "(none)".into()),
+                        old: existing
+                            .spec
+                            .tags
+                            .get(key)
+                            .cloned()
+                            .unwrap_or_else(|| "(none)".into()),
                         new: value.clone(),
                     });
                 }
@@ -494,7 +564,7 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
                         action: Action::Update,
                         reason: format!("drift in {}", fields.join(", ")),
                         diffs,
-                        phase: PHASE_ALARMS,
+                        phase: Phase::Monitoring,
                         writes,
                     });
                 }
@@ -539,7 +609,7 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
                 reason: format!(
                     "owned by trimtab but no longer desired (watched {target}); prune is on"
                 ),
-                phase: PHASE_ALARMS,
+                phase: Phase::Monitoring,
                 writes: vec![Write::DeleteAlarms {
                     names: vec![name.to_string()],
                 }],
@@ -558,5 +628,4 @@ pub fn plan(desired: &Desired, observed: &Observed, topic: &TopicRef) -> Plan {
 }
 
 #[cfg(test)]
-#[path = "alarms_tests.rs"]
 mod tests;

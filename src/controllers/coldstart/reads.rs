@@ -1,0 +1,157 @@
+//! What the cold-start controller needs read, as cheaply as the account's quotas allow:
+//!
+//! - GetFunction (its own 100 req/s quota) now for critical and standard functions, and as a
+//!   re-verification for the rest (their tags would show a marker a tier change left behind);
+//!   and now for any function the listings show trimtab built something for;
+//! - Application Auto Scaling: every Lambda target (at most 500 in an account), to find
+//!   trimtab's provisioned concurrency even for functions that left the config, and the
+//!   policies on each (trimtab's policy name is how its targets are recognised);
+//! - ListAliases (the shared Lambda control plane) only for critical functions whose scalable
+//!   target does not exist yet: once the target exists, so does the alias;
+//! - EventBridge: trimtab's warm-up rules by name prefix, and their targets;
+//! - GetPolicy (15 req/s) now where a warm-up is incomplete, and as a re-verification where it
+//!   is complete.
+
+use crate::model::{Desired, Observed, Read, Reads, ScalableDimension, ScalableNamespace, Tier};
+
+use crate::controllers::shared::names::{lambda_resource_id, parse_lambda_resource_id};
+use crate::controllers::shared::scope::{RuleMatch, rule_for};
+
+use super::Settings;
+use super::names::{
+    TAG_PROVISIONED, TAG_WARMUP, provisioned_policy_name, warmup_rule_name, warmup_rule_prefix,
+};
+
+fn tier_of(desired: &Desired, observed: &Observed, name: &str) -> Option<Tier> {
+    let tags = observed.functions.get(name).and_then(|f| f.tags());
+    match rule_for(&desired.functions, name, tags) {
+        RuleMatch::Rule(rule) => Some(rule.tier),
+        _ => None,
+    }
+}
+
+fn marker<'a>(observed: &'a Observed, function: &str, key: &str) -> Option<&'a String> {
+    observed.functions.get(function)?.tags()?.get(key)
+}
+
+pub(super) fn reads(desired: &Desired, settings: &Settings, o: &Observed, reads: &mut Reads) {
+    let prefix = &desired.ownership.name_prefix;
+    let prune = desired.ownership.prune;
+    let lambda_targets = Read::ScalableTargets(ScalableNamespace::Lambda);
+    let rules = Read::Rules {
+        prefix: warmup_rule_prefix(prefix),
+    };
+
+    for (name, f) in &o.functions {
+        if f.detail.is_some() {
+            continue;
+        }
+        let read = Read::Function(name.clone());
+        match tier_of(desired, o, name) {
+            Some(Tier::Critical | Tier::Standard) => reads.now(read),
+            _ => reads.verify(read),
+        }
+    }
+
+    let provisioned_in_play = o.functions.keys().any(|name| {
+        marker(o, name, TAG_PROVISIONED).is_some()
+            || tier_of(desired, o, name) == Some(Tier::Critical)
+    });
+    if prune || provisioned_in_play {
+        reads.now(lambda_targets.clone());
+    }
+    let warmup_in_play = o.functions.keys().any(|name| {
+        tier_of(desired, o, name) == Some(Tier::Standard) || marker(o, name, TAG_WARMUP).is_some()
+    });
+    if prune || warmup_in_play {
+        reads.now(rules.clone());
+    }
+
+    // Policies of every Lambda target whose function is not unknown.
+    let mut policies_done = o.reads.did(&lambda_targets);
+    if policies_done {
+        for t in o
+            .scalable_targets
+            .iter()
+            .filter(|t| t.dimension == ScalableDimension::LambdaProvisionedConcurrency)
+        {
+            let Some((function, _)) = parse_lambda_resource_id(&t.resource_id) else {
+                continue;
+            };
+            if o.unknown_functions.contains(function) {
+                continue;
+            }
+            let read = Read::ScalingPolicies {
+                namespace: ScalableNamespace::Lambda,
+                resource_id: t.resource_id.clone(),
+            };
+            policies_done &= o.reads.did(&read);
+            reads.now(read);
+        }
+    }
+
+    let mut targets_done = o.reads.did(&rules);
+    if targets_done {
+        for rule in o.rules.keys() {
+            let read = Read::RuleTargets { rule: rule.clone() };
+            targets_done &= o.reads.did(&read);
+            reads.now(read);
+        }
+    }
+
+    // Functions whose rule asks for nothing, but for which the listings show something trimtab
+    // built (moved to batch, say): read them now, so it is torn down this cycle.
+    if policies_done && o.reads.did(&rules) {
+        for (name, f) in &o.functions {
+            if f.detail.is_some() || o.unknown_functions.contains(name) {
+                continue;
+            }
+            let policy = provisioned_policy_name(prefix, name);
+            let built = o.scaling_policies.iter().any(|p| p.policy.name == policy)
+                || o.rules.contains_key(&warmup_rule_name(prefix, name));
+            if built {
+                reads.now(Read::Function(name.clone()));
+            }
+        }
+    }
+
+    // Aliases of critical functions whose provisioned concurrency is not in place yet.
+    if o.reads.did(&lambda_targets) {
+        for name in o.functions.keys() {
+            if o.unknown_functions.contains(name)
+                || tier_of(desired, o, name) != Some(Tier::Critical)
+            {
+                continue;
+            }
+            let rid = lambda_resource_id(name, &settings.alias);
+            if !o.scalable_targets.iter().any(|t| t.resource_id == rid) {
+                reads.now(Read::Aliases {
+                    function: name.clone(),
+                });
+            }
+        }
+    }
+
+    // Warm-up permissions: now where the warm-up is incomplete, re-verified where complete.
+    if targets_done {
+        for name in o.functions.keys() {
+            if o.unknown_functions.contains(name)
+                || tier_of(desired, o, name) != Some(Tier::Standard)
+            {
+                continue;
+            }
+            let rule = warmup_rule_name(prefix, name);
+            let built = marker(o, name, TAG_WARMUP) == Some(&rule)
+                && o.rules.contains_key(&rule)
+                && o.rule_targets.get(&rule).is_some_and(|t| !t.is_empty());
+            let read = Read::Policy {
+                function: name.clone(),
+            };
+            if built {
+                reads.verify(read);
+            } else {
+                reads.now(read);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The one ownership check every controller makes before it changes something that exists:
+//! is it trimtab's (its marker says so), or explicitly adopted (`ownership.adopt`)? If neither,
+//! it is someone else's, and the refusal says why and how to take it over.
+
+use crate::model::{Ownership, Refusal, ResourceKind};
+
+/// Whether an existing resource may be changed: it carries trimtab's marker, or the operator
+/// listed `adopt_id` in `ownership.adopt`.
+pub fn may_change(own: &Ownership, marked: bool, adopt_id: &str) -> bool {
+    marked || own.adopt.iter().any(|a| a == adopt_id)
+}
+
+/// Someone else's resource, left alone.
+pub struct Foreign<'a> {
+    pub kind: ResourceKind,
+    pub id: &'a str,
+    /// What exists, e.g. "an alarm with this name exists but is not owned by trimtab".
+    pub what: String,
+    /// The missing evidence, e.g. "no managed-by=trimtab tag".
+    pub evidence: String,
+    /// What is left alone, e.g. "it and its policies are left alone".
+    pub left_alone: &'a str,
+    /// What to write in `ownership.adopt` to take it over.
+    pub adopt_id: &'a str,
+}
+
+impl Foreign<'_> {
+    pub fn refusal(self) -> Refusal {
+        Refusal {
+            kind: self.kind,
+            id: self.id.to_string(),
+            reason: format!(
+                "{} ({}); {} (list {} in ownership.adopt to take it over)",
+                self.what, self.evidence, self.left_alone, self.adopt_id
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adopted_or_marked_resources_may_change_and_others_are_refused_with_the_way_out() {
+        let own = Ownership {
+            tag_key: "managed-by".into(),
+            tag_value: "trimtab".into(),
+            name_prefix: "trimtab-".into(),
+            prune: true,
+            adopt: vec!["theirs".into()],
+        };
+        assert!(may_change(&own, true, "x"));
+        assert!(may_change(&own, false, "theirs"));
+        assert!(!may_change(&own, false, "x"));
+        let r = Foreign {
+            kind: ResourceKind::Rule,
+            id: "r",
+            what: "a rule with this name exists".into(),
+            evidence: "no marker".into(),
+            left_alone: "it is left alone",
+            adopt_id: "r",
+        }
+        .refusal();
+        assert_eq!(
+            r.reason,
+            "a rule with this name exists (no marker); it is left alone (list r in ownership.adopt to take it over)"
+        );
+    }
+}

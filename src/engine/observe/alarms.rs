@@ -1,0 +1,70 @@
+//! Alarms: DescribeAlarms pages (100 each) filtered by trimtab's name prefix, so other people's
+//! alarms are never even read. Their tags (not in DescribeAlarms) come from
+//! ListTagsForResource, through a cache (see `tag_cache`).
+
+use std::collections::BTreeMap;
+
+use crate::cloud::Op;
+use crate::engine::error_chain;
+use crate::model::{Desired, ObservedAlarm};
+
+use super::paging::{call_each, paginate};
+use super::{ObserveError, Observer};
+
+impl Observer {
+    pub(super) async fn alarms(
+        &self,
+        desired: &Desired,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, ObservedAlarm>, ObserveError> {
+        let cw = self.cloud.cloudwatch.clone();
+        let listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
+            let cw = cw.clone();
+            let prefix = prefix.to_string();
+            async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
+        })
+        .await
+        .map_err(|source| ObserveError::DescribeAlarms {
+            prefix: prefix.to_string(),
+            source,
+        })?;
+
+        let now = self.gov.clock().now();
+        let plan = self
+            .tags
+            .plan(listed, now, desired.interval, desired.observe.tag_cache_ttl);
+        let mut alarms: BTreeMap<String, ObservedAlarm> = plan
+            .known
+            .into_iter()
+            .map(|a| (a.spec.name.clone(), a))
+            .collect();
+        let cw = &self.cloud.cloudwatch;
+        let read = call_each(
+            &self.gov,
+            Op::CwListTagsForResource,
+            plan.to_read,
+            |alarm| {
+                let cw = cw.clone();
+                async move { cw.list_tags_for_resource(&alarm.arn).await }
+            },
+        )
+        .await;
+        for (mut alarm, tags) in read {
+            match tags {
+                Ok(tags) => {
+                    self.tags.store(&alarm, &tags, now);
+                    alarm.spec.tags = tags;
+                }
+                // Tags unknown: leave them empty, which reads as "not owned". The alarm is then
+                // left alone this cycle, the safe side of not knowing.
+                Err(e) => {
+                    tracing::warn!(alarm = %alarm.spec.name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
+                }
+            }
+            alarms.insert(alarm.spec.name.clone(), alarm);
+        }
+        self.tags
+            .retain(&alarms.values().map(|a| a.arn.as_str()).collect());
+        Ok(alarms)
+    }
+}
