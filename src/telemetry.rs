@@ -48,6 +48,7 @@ pub struct Telemetry {
     pub changes_applied: IntCounterVec,
     pub changes_failed: IntCounterVec,
     pub changes_refused: IntGaugeVec,
+    pub plan_notes: IntGaugeVec,
     pub drifted_resources: IntGaugeVec,
     pub pending_changes: IntGaugeVec,
     pub api_calls: IntCounterVec,
@@ -116,6 +117,13 @@ impl Telemetry {
                     "Changes the last plan refused to make (not owned, guard, missing input), by resource kind.",
                 ),
                 &["kind"],
+            )?,
+            plan_notes: IntGaugeVec::new(
+                Opts::new(
+                    "trimtab_plan_notes",
+                    "Notes in the last plan (findings that are neither changes nor refusals, such as managed alarms whose metric has no data), by controller and code.",
+                ),
+                &["controller", "code"],
             )?,
             drifted_resources: IntGaugeVec::new(
                 Opts::new(
@@ -195,6 +203,7 @@ impl Telemetry {
         r.register(Box::new(t.changes_applied.clone()))?;
         r.register(Box::new(t.changes_failed.clone()))?;
         r.register(Box::new(t.changes_refused.clone()))?;
+        r.register(Box::new(t.plan_notes.clone()))?;
         r.register(Box::new(t.drifted_resources.clone()))?;
         r.register(Box::new(t.pending_changes.clone()))?;
         r.register(Box::new(t.api_calls.clone()))?;
@@ -219,6 +228,9 @@ impl Telemetry {
         }
         for outcome in ["success", "failure"] {
             self.config_reloads.with_label_values(&[outcome]);
+        }
+        for (controller, code) in crate::controllers::registry::note_codes() {
+            self.plan_notes.with_label_values(&[controller, code]);
         }
         for kind in ResourceKind::ALL {
             for action in Action::ALL {

@@ -960,3 +960,86 @@ async fn env_endpoint_child() {
         .await
         .expect("Lambda through AWS_ENDPOINT_URL");
 }
+
+#[tokio::test]
+async fn list_metrics_through_the_sdk_and_faults_in_front_of_the_adapters() {
+    use std::sync::Arc;
+    use trimtab::clock::{Clock, SystemClock};
+    use trimtab::cloud::Op;
+    use trimtab::cloud::faults::FaultInjector;
+
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let now = SystemTime::now() - Duration::from_secs(120);
+    let datum = |function: &str| MetricDatum {
+        metric: lambda_metric("Errors", function),
+        timestamp: now,
+        value: 0.0,
+        unit: Some("Count".into()),
+    };
+    cloud
+        .cloudwatch
+        .put_metric_data("AWS/Lambda", &[datum("api"), datum("worker")])
+        .await
+        .expect("put_metric_data");
+    let page = cloud
+        .cloudwatch
+        .list_metrics("AWS/Lambda", "Errors", None)
+        .await
+        .expect("list_metrics");
+    let listed: BTreeSet<MetricId> = page.items.into_iter().collect();
+    assert_eq!(
+        listed,
+        BTreeSet::from([
+            lambda_metric("Errors", "api"),
+            lambda_metric("Errors", "worker")
+        ])
+    );
+    let none = cloud
+        .cloudwatch
+        .list_metrics("AWS/Lambda", "Throttles", None)
+        .await
+        .expect("list_metrics");
+    assert!(none.items.is_empty());
+
+    // The same fault injector the simulated account uses, in front of the AWS adapters.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let faults = FaultInjector::new(
+        SimFaults {
+            failing_operations: vec!["ListMetrics".into()],
+            ..SimFaults::default()
+        },
+        7,
+        clock,
+    );
+    let faulty = faults.wrap(cloud.clone());
+    let e = faulty
+        .cloudwatch
+        .list_metrics("AWS/Lambda", "Errors", None)
+        .await
+        .err()
+        .map(|e| (e.kind, e.code));
+    assert_eq!(e, Some((ErrorKind::Other, Some("InjectedFault".into()))));
+    // A crash point: no write after it reaches moto, as boto3 confirms.
+    faults.set(SimFaults::default());
+    faults.crash_after_writes(Some(1));
+    for name in ["trimtab-crash-a", "trimtab-crash-b"] {
+        let spec = alarm(
+            name,
+            AlarmMetric::Single(MetricStat {
+                metric: lambda_metric("Errors", "api"),
+                period_s: 60,
+                stat: "Sum".into(),
+            }),
+        );
+        let _ = faulty.cloudwatch.put_metric_alarm(&spec).await;
+    }
+    assert_eq!(faults.injected().get(&Op::PutMetricAlarm), Some(&1));
+    let names = moto.boto3(
+        r#"
+cw = client("cloudwatch")
+emit(sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="trimtab-crash")["MetricAlarms"]))
+"#,
+    );
+    assert_eq!(names, json!(["trimtab-crash-a"]));
+}

@@ -169,6 +169,47 @@ async fn second_cycle_against_an_unchanged_account_makes_zero_writes() {
 }
 
 #[tokio::test]
+async fn a_reload_keeps_the_caches_and_what_controllers_remember() {
+    let mut h = Harness::new(BASE);
+    h.cycle().await;
+    // The first cycle that sees the alarms checks which of their metrics have data (one
+    // listing per metric name); the next one remembers.
+    h.sim.reset_counters();
+    h.cycle().await;
+    assert_eq!(h.sim.counters().calls(Op::ListMetrics), 8);
+    h.sim.reset_counters();
+    h.cycle().await;
+    assert_eq!(h.sim.counters().calls(Op::ListMetrics), 0, "remembered");
+    h.reconfigure(&BASE.replace("interval = \"60s\"", "interval = \"90s\""));
+    h.sim.reset_counters();
+    let report = h.cycle().await;
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    let c = h.sim.counters();
+    // The tag cache survived (no per-alarm reads), and so did the alarm-data memory (no
+    // ListMetrics): a reload is not a restart.
+    assert_eq!(c.calls(Op::CwListTagsForResource), 0, "{c:#?}");
+    assert_eq!(c.calls(Op::ListMetrics), 0, "{c:#?}");
+    // The notes it remembers are still in the plan: the cache and cost metrics have no data.
+    assert!(
+        report
+            .plan
+            .notes
+            .iter()
+            .any(|n| n.id == "trimtab-app-cost-per-student"),
+        "{:#?}",
+        report.plan.notes
+    );
+    // A restart (a fresh engine) lists them again.
+    let fresh = h.fresh_engine();
+    h.sim.reset_counters();
+    fresh
+        .cycle(&h.desired, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert!(h.sim.counters().calls(Op::ListMetrics) > 0);
+}
+
+#[tokio::test]
 async fn drift_made_by_someone_else_is_repaired_next_cycle() {
     let h = Harness::new(BASE);
     h.cycle().await;

@@ -108,6 +108,10 @@ pub fn desired() -> Desired {
             concurrency: Default::default(),
             cold_start: crate::controllers::coldstart::settings::defaults(),
             table_scaling: crate::controllers::table_scaling::defaults(),
+            alarm_data: crate::controllers::alarm_data::Settings {
+                enabled: true,
+                recheck: crate::controllers::alarm_data::RECHECK,
+            },
         },
     }
 }

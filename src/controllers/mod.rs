@@ -1,5 +1,5 @@
 //! Controllers: each one a type implementing [`Controller`], in a folder of its own, registered
-//! in one list ([`registry`]). A controller declares
+//! in one list (the `registry!` below, which generates [`registry`]). A controller declares
 //!
 //! - its settings: its own config section (and its keys on each `[[functions]]` rule and
 //!   `[[tables]]` entry), read and validated with the same `FILE:LINE:COL` diagnostics as every
@@ -16,14 +16,19 @@
 //! through the normal observation; its in-memory [`Controller::Memory`] only has to survive
 //! config reloads, and is rebuilt from AWS after a restart.
 
-pub mod alarms;
-pub mod coldstart;
-pub mod concurrency;
-pub mod notifications;
-pub mod registry;
+#[macro_use]
+mod registry_macro;
 pub mod shared;
 
-pub mod table_scaling;
+// The controllers, in planning order: adding one is its folder and one line here.
+registry! {
+    notifications: notifications::Notifications,
+    alarms: alarms::Alarms,
+    concurrency: concurrency::Concurrency,
+    cold_start: coldstart::ColdStart,
+    table_scaling: table_scaling::TableScaling,
+    alarm_data: alarm_data::AlarmData,
+}
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -125,6 +130,9 @@ impl Planned {
 pub trait Controller: Sized + 'static {
     /// Its name in logs, notes and `/status`.
     const NAME: &'static str;
+    /// The codes of the notes it may write, so `trimtab_plan_notes` has every series from
+    /// the start (a bounded label set).
+    const NOTE_CODES: &'static [&'static str] = &[];
     /// Its global settings, read from its own config section.
     type Settings: Debug + Clone + Send + Sync;
     /// Its keys on a `[[functions]]` rule.
@@ -152,8 +160,10 @@ pub trait Controller: Sized + 'static {
     }
 
     /// What it needs read, given what is read so far this cycle. Called again after each round
-    /// of reads until no controller asks for anything new.
-    fn reads(_cx: &Cx<'_, Self>, _memory: &Self::Memory, _reads: &mut Reads) {}
+    /// of reads until no controller asks for anything new. The memory is mutable only so that
+    /// requests can be memoised (building thousands of metric reads every round costs CPU);
+    /// what the controller remembers of the account belongs in [`Controller::plan`].
+    fn reads(_cx: &Cx<'_, Self>, _memory: &mut Self::Memory, _reads: &mut Reads) {}
 
     /// The plan: changes with reasons, refusals, notes, and when to look again.
     fn plan(cx: &Cx<'_, Self>, memory: &mut Self::Memory, out: &mut Planned);
@@ -212,9 +222,48 @@ impl<'a, C: Registered> Cx<'a, C> {
 pub struct Outcome {
     pub plan: Plan,
     pub requeue: Option<Duration>,
+    /// Facts a controller asked for that no earlier controller had published: a registry
+    /// order bug, logged, and checked by the tests.
+    pub missing_facts: Vec<&'static str>,
 }
 
 /// Plans every controller with fresh memory: what `trimtab plan` does, and what tests use.
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     registry::plan(desired, observed, &mut registry::Memory::default()).plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fact_a_controller_needs_is_published_before_it_plans() {
+        let out = registry::plan(
+            &fixtures::desired(),
+            &fixtures::observed(),
+            &mut registry::Memory::default(),
+        );
+        assert!(out.missing_facts.is_empty(), "{:?}", out.missing_facts);
+        assert!(!out.plan.changes.is_empty());
+    }
+
+    #[test]
+    fn the_earliest_requeue_wins() {
+        let mut p = Planned::default();
+        assert_eq!(p.requeue, None);
+        p.requeue(Duration::from_secs(300));
+        p.requeue(Duration::from_secs(60));
+        p.requeue(Duration::from_secs(120));
+        assert_eq!(p.requeue, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_fact_nobody_published_is_recorded_as_missing() {
+        #[derive(Debug)]
+        struct Nobody;
+        impl Fact for Nobody {}
+        let facts = Facts::default();
+        assert!(facts.get::<Nobody>().is_none());
+        assert_eq!(facts.missing().len(), 1);
+    }
 }

@@ -542,3 +542,193 @@ fn clone_error(e: &CloudError) -> CloudError {
         source: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::{Clock, TokioClock};
+    use crate::cloud::faults::FaultInjector;
+    use crate::cloud::sim::SimAccount;
+    use crate::model::{SimFaults, SimFunction, SimSettings, Tags};
+    use crate::telemetry::Telemetry;
+
+    fn change(kind: ResourceKind, id: &str, phase: Phase, writes: Vec<Write>) -> Change {
+        Change {
+            kind,
+            id: id.into(),
+            action: Action::Update,
+            diffs: Vec::new(),
+            reason: "test".into(),
+            phase,
+            writes,
+        }
+    }
+
+    fn tag(function: &str) -> Write {
+        Write::TagFunction {
+            arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+            tags: Tags::from([("k".to_string(), function.to_string())]),
+        }
+    }
+
+    fn concurrency(function: &str, n: u32) -> Write {
+        Write::PutFunctionConcurrency {
+            function: function.into(),
+            reserved: n,
+        }
+    }
+
+    #[test]
+    fn changes_sharing_a_resource_are_grouped_in_plan_order() {
+        let a1 = change(
+            ResourceKind::FunctionConfig,
+            "a",
+            Phase::Build,
+            vec![tag("a")],
+        );
+        let b = change(
+            ResourceKind::FunctionConfig,
+            "b",
+            Phase::Build,
+            vec![tag("b")],
+        );
+        let a2 = change(
+            ResourceKind::ReservedConcurrency,
+            "a",
+            Phase::Build,
+            vec![concurrency("a", 5)],
+        );
+        // c touches b's function and d's rule: b, c and d are one group.
+        let c = change(
+            ResourceKind::Permission,
+            "c",
+            Phase::Build,
+            vec![concurrency("b", 1), Write::DeleteRule { name: "r".into() }],
+        );
+        let d = change(
+            ResourceKind::Rule,
+            "r",
+            Phase::Build,
+            vec![Write::DeleteRule { name: "r".into() }],
+        );
+        let groups = by_resource(vec![&a1, &b, &a2, &c, &d]);
+        let ids: Vec<Vec<(&str, ResourceKind)>> = groups
+            .iter()
+            .map(|g| g.iter().map(|c| (c.id.as_str(), c.kind)).collect())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                vec![
+                    ("a", ResourceKind::FunctionConfig),
+                    ("a", ResourceKind::ReservedConcurrency)
+                ],
+                vec![
+                    ("b", ResourceKind::FunctionConfig),
+                    ("c", ResourceKind::Permission),
+                    ("r", ResourceKind::Rule)
+                ],
+            ]
+        );
+    }
+
+    /// Every call takes 1 virtual second (the fault injector's latency): two changes to one
+    /// function take 2 s, two changes to two functions 1 s.
+    #[tokio::test(start_paused = true)]
+    async fn one_resource_at_a_time_different_resources_at_once() {
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::new(std::time::UNIX_EPOCH));
+        let function = |name: &str| SimFunction {
+            name: name.into(),
+            memory_mb: 128,
+            timeout_s: 3,
+            architecture: Default::default(),
+            tags: Tags::new(),
+            peak_rps: 0.0,
+            cpu_ms: 10.0,
+            io_ms: 0.0,
+            parallelism: 1.0,
+            error_rate: 0.0,
+            used_memory_mb: 64,
+        };
+        let settings = SimSettings {
+            functions: vec![function("a"), function("b")],
+            ..SimSettings::default()
+        };
+        let sim = SimAccount::new(&settings, "us-east-1", clock.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        sim.set_quota_enforcement(false);
+        let faults = FaultInjector::new(
+            SimFaults {
+                latency: Duration::from_secs(1),
+                ..SimFaults::default()
+            },
+            1,
+            clock.clone(),
+        );
+        let telemetry = Telemetry::new().unwrap_or_else(|e| panic!("{e}"));
+        let gov = Governor::new(
+            clock.clone(),
+            telemetry,
+            // No rate limit worth mentioning: only the resource rule orders the calls.
+            crate::cloud::ops::buckets()
+                .into_iter()
+                .map(|b| (b.to_string(), 1000.0))
+                .collect(),
+            Default::default(),
+        );
+        let executor = Executor::new(
+            faults.wrap(sim.cloud()),
+            gov,
+            8,
+            Heartbeat::default(),
+            Arc::new(TagCache::default()),
+        );
+        let run = |changes: Vec<Change>| {
+            let (executor, clock) = (&executor, clock.clone());
+            async move {
+                let start = clock.now();
+                let plan = Plan {
+                    changes,
+                    ..Plan::default()
+                };
+                let report = executor.apply(&plan, &CancellationToken::new()).await;
+                assert_eq!(report.failed(), 0, "{report:?}");
+                clock.now().duration_since(start).unwrap_or_default()
+            }
+        };
+        let same = run(vec![
+            change(
+                ResourceKind::ReservedConcurrency,
+                "a",
+                Phase::Build,
+                vec![concurrency("a", 5)],
+            ),
+            change(
+                ResourceKind::FunctionConfig,
+                "a",
+                Phase::Build,
+                vec![tag("a")],
+            ),
+        ])
+        .await;
+        let different = run(vec![
+            change(
+                ResourceKind::ReservedConcurrency,
+                "a",
+                Phase::Build,
+                vec![concurrency("a", 6)],
+            ),
+            change(
+                ResourceKind::ReservedConcurrency,
+                "b",
+                Phase::Build,
+                vec![concurrency("b", 6)],
+            ),
+        ])
+        .await;
+        assert_eq!(same, Duration::from_secs(2));
+        assert_eq!(different, Duration::from_secs(1));
+    }
+}

@@ -317,6 +317,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_reload_keeps_what_throttling_taught_within_the_new_ceiling() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let bucket = "cloudwatch:PutMetricAlarm";
+        let limiter = RateLimiter::new(clock, BTreeMap::from([(bucket.to_string(), 2.0)]));
+        limiter.acquire(bucket).await;
+        limiter.throttled(bucket);
+        assert_eq!(limiter.current_rate(bucket), 1.0);
+        // Same rates reloaded: the learned half stays.
+        limiter.set_rates(BTreeMap::from([(bucket.to_string(), 2.0)]));
+        assert_eq!(limiter.current_rate(bucket), 1.0);
+        // A new ceiling keeps the learned share of it.
+        limiter.set_rates(BTreeMap::from([(bucket.to_string(), 1.0)]));
+        assert_eq!(limiter.current_rate(bucket), 0.5);
+        assert_eq!(limiter.rate(bucket), 1.0);
+    }
+
+    #[tokio::test]
     async fn retries_throttling_then_succeeds_and_counts_every_attempt() {
         let clock = Arc::new(ManualClock::at_epoch());
         let gov = governor(clock);

@@ -163,10 +163,10 @@ impl Engine {
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, ObserveError> {
         // The memory is taken out for the observation (reads may look at it) and put back, so
         // no lock is held across an await.
-        let memory = std::mem::take(&mut *self.memory());
+        let mut memory = std::mem::take(&mut *self.memory());
         let result = self
             .observer
-            .observe(desired, &memory, Verification::Rotate)
+            .observe(desired, &mut memory, Verification::Rotate)
             .await;
         *self.memory() = memory;
         let observed = result?;
@@ -207,6 +207,15 @@ impl Engine {
         }
         for refusal in &plan.refusals {
             *refused.entry(refusal.kind).or_default() += 1;
+        }
+        let mut notes: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for note in &plan.notes {
+            *notes.entry((note.controller, note.code)).or_default() += 1;
+        }
+        for (controller, code) in registry::note_codes() {
+            t.plan_notes
+                .with_label_values(&[controller, code])
+                .set(notes.get(&(controller, code)).copied().unwrap_or(0));
         }
         for kind in ResourceKind::ALL {
             for action in Action::ALL {

@@ -44,6 +44,12 @@ pub fn plan_text(plan: &Plan) -> String {
             let _ = writeln!(out, "! {} {}\n    reason: {}", r.kind, r.id, r.reason);
         }
     }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(out, "\nNotes ({}):", plan.notes.len());
+        for n in &plan.notes {
+            let _ = writeln!(out, "? {} {}\n    {}", n.controller, n.id, n.message);
+        }
+    }
     out
 }
 

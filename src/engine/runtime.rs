@@ -76,6 +76,19 @@ pub fn next_pause(interval: Duration, jitter: f64, elapsed: Duration) -> Duratio
     jittered(interval, jitter).saturating_sub(elapsed)
 }
 
+/// The pause before the next cycle when a controller asked to be looked at again within
+/// `requeue` of the last cycle's start (a canary window ending): the earlier of the two, never
+/// less than a second, so a controller cannot spin the loop.
+pub fn with_requeue(pause: Duration, requeue: Option<Duration>, elapsed: Duration) -> Duration {
+    match requeue {
+        Some(r) => pause.min(r.saturating_sub(elapsed).max(MIN_REQUEUE)),
+        None => pause,
+    }
+}
+
+/// The shortest pause a requeue can ask for.
+pub const MIN_REQUEUE: Duration = Duration::from_secs(1);
+
 /// Watches the config file's directory (editors replace files by renaming) and reports changes
 /// to the file itself.
 fn watch_config(path: &Path, tx: mpsc::Sender<ReloadCause>) -> Option<notify::RecommendedWatcher> {
@@ -306,12 +319,11 @@ pub async fn run(
             .now()
             .duration_since(started)
             .unwrap_or_default();
-        let mut pause = next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed);
-        // A controller that asked to be looked at sooner (a canary window ending) gets its
-        // cycle then, never sooner than a second.
-        if let Some(requeue) = daemon.requeue {
-            pause = pause.min(requeue.saturating_sub(elapsed).max(Duration::from_secs(1)));
-        }
+        let pause = with_requeue(
+            next_pause(daemon.desired.interval, daemon.desired.jitter, elapsed),
+            daemon.requeue,
+            elapsed,
+        );
         let clock = daemon.clock.clone();
         let sleep = clock.sleep(pause);
         tokio::pin!(sleep);
@@ -351,6 +363,36 @@ mod tests {
             );
         }
         assert_eq!(jittered(interval, 0.0), interval);
+    }
+
+    #[test]
+    fn a_requeue_brings_the_next_cycle_forward_but_never_spins() {
+        let minute = Duration::from_secs(60);
+        let pause = next_pause(minute, 0.0, Duration::from_secs(10));
+        assert_eq!(
+            with_requeue(pause, None, Duration::from_secs(10)),
+            Duration::from_secs(50)
+        );
+        assert_eq!(
+            with_requeue(
+                pause,
+                Some(Duration::from_secs(30)),
+                Duration::from_secs(10)
+            ),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            with_requeue(pause, Some(Duration::from_secs(5)), Duration::from_secs(10)),
+            MIN_REQUEUE
+        );
+        assert_eq!(
+            with_requeue(
+                pause,
+                Some(Duration::from_secs(600)),
+                Duration::from_secs(10)
+            ),
+            Duration::from_secs(50)
+        );
     }
 
     #[test]

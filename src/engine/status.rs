@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::model::{Action, Change, FieldDiff, Refusal, ResourceKind};
+use crate::model::{Action, Change, FieldDiff, Note, Refusal, ResourceKind};
 
 use super::CycleReport;
 use super::apply::Outcome;
@@ -84,6 +84,9 @@ pub struct StatusSnapshot {
     /// Changes of the last plan that are still not done (failed or skipped).
     pub pending: Vec<ChangeSummary>,
     pub refusals: Vec<Refusal>,
+    /// Findings of the last plan that are neither changes nor refusals (alarms whose metric
+    /// has no data, recommendations).
+    pub notes: Vec<Note>,
     pub recent_errors: Vec<ErrorEntry>,
 }
 
@@ -101,6 +104,7 @@ struct State {
     last_plan: Vec<ChangeSummary>,
     pending: Vec<ChangeSummary>,
     refusals: Vec<Refusal>,
+    notes: Vec<Note>,
     errors: VecDeque<ErrorEntry>,
 }
 
@@ -165,6 +169,7 @@ impl StatusBoard {
                 last_plan: Vec::new(),
                 pending: Vec::new(),
                 refusals: Vec::new(),
+                notes: Vec::new(),
                 errors: VecDeque::new(),
             })),
         }
@@ -246,6 +251,7 @@ impl StatusBoard {
             .map(ChangeSummary::from)
             .collect();
         s.refusals = report.plan.refusals.clone();
+        s.notes = report.plan.notes.clone();
         let failures: Vec<(String, String)> = report
             .apply
             .outcomes
@@ -317,6 +323,7 @@ impl StatusBoard {
             last_plan: s.last_plan.clone(),
             pending: s.pending.clone(),
             refusals: s.refusals.clone(),
+            notes: s.notes.clone(),
             recent_errors: s.errors.iter().cloned().collect(),
         }
     }

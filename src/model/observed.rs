@@ -1,7 +1,8 @@
 //! One cycle's snapshot of the account: everything the controllers may look at, read in bulk
 //! by `engine::observe`. Controllers never call the cloud themselves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -13,7 +14,7 @@ use super::events::{ObservedRule, RuleTarget};
 use super::lambda::{AccountConcurrency, Alias, Permission};
 use super::lambda::{FunctionDetail, FunctionSummary};
 use super::metrics::MetricId;
-use super::reads::{MetricRead, ReadLog};
+use super::reads::{MetricPoints, MetricRead, ReadLog};
 use super::scaling::{ObservedScalingPolicy, ScalableTarget};
 use super::sns::Subscription;
 
@@ -35,7 +36,8 @@ pub struct Observed {
     pub topics: BTreeMap<String, ObservedTopic>,
     /// Datapoints of the metrics controllers asked for (oldest first), possibly read in an
     /// earlier cycle and kept until their refresh is due.
-    pub metrics: BTreeMap<MetricRead, Vec<(SystemTime, f64)>>,
+    #[serde(skip)]
+    pub metrics: Arc<HashMap<MetricRead, MetricPoints>>,
     /// ListMetrics results: every series of (namespace, metric name) with data in the last two
     /// weeks.
     pub metric_names: BTreeMap<(String, String), BTreeSet<MetricId>>,
@@ -62,6 +64,7 @@ pub struct Observed {
     /// Resource-policy statements of the functions whose policy was read this cycle.
     pub permissions: BTreeMap<String, Vec<Permission>>,
     /// What was read this cycle, so "read and absent" is never confused with "not read".
+    #[serde(skip)]
     pub reads: ReadLog,
 }
 
@@ -76,7 +79,7 @@ impl Observed {
             missing_tables: Vec::new(),
             alarms: BTreeMap::new(),
             topics: BTreeMap::new(),
-            metrics: BTreeMap::new(),
+            metrics: Arc::default(),
             metric_names: BTreeMap::new(),
             unknown_functions: BTreeSet::new(),
             unknown_tables: BTreeSet::new(),

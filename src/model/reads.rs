@@ -8,16 +8,15 @@
 //! controller whose read depends on another (the policies of the targets a listing found)
 //! simply asks for it once the listing is [`ReadLog::did`].
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::metrics::MetricStat;
 use super::scaling::ScalableNamespace;
 
 /// One thing to read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Read {
     /// GetFunction: configuration, tags and reserved concurrency of one in-scope function.
     Function(String),
@@ -47,13 +46,36 @@ pub enum Read {
     Aliases { function: String },
     /// GetPolicy: the resource-policy statements of one function.
     Policy { function: String },
-    /// One metric over a window (GetMetricData, 500 queries a call).
-    Metric(MetricRead),
+    /// Metrics over a window (GetMetricData, 500 queries a call), asked for as one batch so
+    /// that thousands of them cost one request a cycle while they are fresh.
+    Metrics(MetricBatch),
     /// ListMetrics of every series of one metric name that had data in the last two weeks.
     MetricNames { namespace: String, name: String },
 }
 
 impl Read {
+    /// A cheap ordering key (family, then name, or the fingerprint for metric reads), so a
+    /// round's reads go out in a stable order without comparing metric statistics.
+    pub fn order_key(&self) -> (&'static str, u64, &str) {
+        let name = match self {
+            Read::Function(s) => s.as_str(),
+            Read::Alarms { prefix } | Read::Rules { prefix } => prefix,
+            Read::Topic { name } => name,
+            Read::ScalableTarget { resource_id, .. }
+            | Read::ScalingPolicies { resource_id, .. } => resource_id,
+            Read::RuleTargets { rule } => rule,
+            Read::Aliases { function } | Read::Policy { function } => function,
+            Read::MetricNames { name, .. } => name,
+            Read::AccountSettings | Read::ScalableTargets(_) | Read::Metrics(_) => "",
+        };
+        let number = match self {
+            Read::Metrics(m) => m.0.fingerprint.0,
+            Read::ScalableTargets(ns) | Read::ScalableTarget { namespace: ns, .. } => *ns as u64,
+            _ => 0,
+        };
+        (self.family(), number, name)
+    }
+
     /// The family a read belongs to, for rotation and for grouping calls.
     pub fn family(&self) -> &'static str {
         match self {
@@ -68,7 +90,7 @@ impl Read {
             Read::RuleTargets { .. } => "rule_targets",
             Read::Aliases { .. } => "aliases",
             Read::Policy { .. } => "policy",
-            Read::Metric(_) => "metric",
+            Read::Metrics(_) => "metrics",
             Read::MetricNames { .. } => "metric_names",
         }
     }
@@ -77,15 +99,169 @@ impl Read {
 /// A metric read over the last `window_s` seconds (ending `observe.metrics_delay` ago, as
 /// CloudWatch data settles late). The engine keeps the result and reads it again only once
 /// `refresh_s` has passed: each datapoint is paid for once, not every cycle.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+///
+/// Thousands of these are asked for every cycle and looked up several times each, so the
+/// statistic is shared and a 128-bit fingerprint of the whole read (two independent SipHashes)
+/// is computed once: hashing and equality cost two integers. Two different reads with the same
+/// 128-bit fingerprint would be a SipHash collision, which at 10^4 reads a cycle is not a risk
+/// anyone can measure (about 10^-30).
+#[derive(Debug, Clone)]
 pub struct MetricRead {
-    pub stat: MetricStat,
-    pub window_s: u32,
-    pub refresh_s: u32,
+    stat: Arc<MetricStat>,
+    window_s: u32,
+    refresh_s: u32,
+    fingerprint: (u64, u64),
 }
 
+impl MetricRead {
+    pub fn new(stat: MetricStat, window_s: u32, refresh_s: u32) -> Self {
+        let hash = |salt: u64| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (salt, &stat, window_s, refresh_s).hash(&mut h);
+            h.finish()
+        };
+        let fingerprint = (hash(0), hash(0x9e37_79b9_7f4a_7c15));
+        Self {
+            stat: Arc::new(stat),
+            window_s,
+            refresh_s,
+            fingerprint,
+        }
+    }
+
+    pub fn stat(&self) -> &MetricStat {
+        &self.stat
+    }
+
+    pub fn window_s(&self) -> u32 {
+        self.window_s
+    }
+
+    pub fn refresh_s(&self) -> u32 {
+        self.refresh_s
+    }
+}
+
+impl PartialEq for MetricRead {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl Eq for MetricRead {}
+
+impl Hash for MetricRead {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.fingerprint.0);
+    }
+}
+
+impl PartialOrd for MetricRead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By fingerprint: stable across runs (the hashers' keys are fixed), and consistent with `==`.
+impl Ord for MetricRead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.fingerprint.cmp(&other.fingerprint)
+    }
+}
+
+/// Metric reads asked for together, all over the same window and refreshed together. Equal
+/// (and hashed) by a fingerprint of its members, so a controller that memoises its batch
+/// costs the engine one comparison a cycle.
+#[derive(Debug, Clone)]
+pub struct MetricBatch(Arc<BatchInner>);
+
+#[derive(Debug)]
+struct BatchInner {
+    reads: Vec<MetricRead>,
+    window_s: u32,
+    refresh_s: u32,
+    fingerprint: (u64, u64),
+}
+
+impl MetricBatch {
+    /// A batch of statistics read over the last `window_s`, refreshed every `refresh_s`.
+    pub fn new(stats: impl IntoIterator<Item = MetricStat>, window_s: u32, refresh_s: u32) -> Self {
+        Self::of(
+            stats
+                .into_iter()
+                .map(|s| MetricRead::new(s, window_s, refresh_s))
+                .collect(),
+            window_s,
+            refresh_s,
+        )
+    }
+
+    /// A batch of reads built earlier (each with this window and refresh).
+    pub fn of(reads: Vec<MetricRead>, window_s: u32, refresh_s: u32) -> Self {
+        let mut a = std::collections::hash_map::DefaultHasher::new();
+        let mut b = std::collections::hash_map::DefaultHasher::new();
+        (window_s, refresh_s, reads.len()).hash(&mut a);
+        0x9e37_79b9_7f4a_7c15_u64.hash(&mut b);
+        for r in &reads {
+            r.fingerprint.hash(&mut a);
+            r.fingerprint.hash(&mut b);
+        }
+        Self(Arc::new(BatchInner {
+            reads,
+            window_s,
+            refresh_s,
+            fingerprint: (a.finish(), b.finish()),
+        }))
+    }
+
+    pub fn reads(&self) -> &[MetricRead] {
+        &self.0.reads
+    }
+
+    pub fn window_s(&self) -> u32 {
+        self.0.window_s
+    }
+
+    pub fn refresh_s(&self) -> u32 {
+        self.0.refresh_s
+    }
+
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl PartialEq for MetricBatch {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.fingerprint == other.0.fingerprint
+    }
+}
+
+impl Eq for MetricBatch {}
+
+impl Hash for MetricBatch {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.fingerprint.0);
+    }
+}
+
+impl PartialOrd for MetricBatch {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MetricBatch {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.fingerprint.cmp(&other.0.fingerprint)
+    }
+}
+
+/// A metric's datapoints, oldest first, shared between the cache and the snapshots.
+pub type MetricPoints = Arc<Vec<(std::time::SystemTime, f64)>>;
+
 /// How badly a controller needs a read this cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
     /// Re-verification of something believed complete: the daemon spreads these over cycles
     /// (each read about once per `observe.tag_cache_ttl`); a full verification reads them all.
@@ -97,7 +273,7 @@ pub enum Need {
 /// The reads controllers ask for in one round; asking twice is harmless.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reads {
-    pub wants: BTreeMap<Read, Need>,
+    pub wants: HashMap<Read, Need>,
 }
 
 impl Reads {
@@ -115,10 +291,13 @@ impl Reads {
 }
 
 /// What this cycle's observation has read, and what it chose not to re-verify.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadLog {
-    done: BTreeSet<Read>,
-    deferred: BTreeSet<Read>,
+    done: HashSet<Read>,
+    deferred: HashSet<Read>,
+    /// Families whose re-verification rotation has been decided this cycle: asking to verify
+    /// more of them now only defers it, so a controller may skip building those requests.
+    rotated: HashSet<&'static str>,
 }
 
 impl ReadLog {
@@ -148,5 +327,15 @@ impl ReadLog {
 
     pub fn count(&self) -> usize {
         self.done.len()
+    }
+
+    /// Whether this cycle's re-verification of a [`Read::family`] is already decided.
+    pub fn rotated(&self, family: &str) -> bool {
+        self.rotated.contains(family)
+    }
+
+    /// Marks a family's rotation decided; `false` if it already was.
+    pub fn rotate(&mut self, family: &'static str) -> bool {
+        self.rotated.insert(family)
     }
 }

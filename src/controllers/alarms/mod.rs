@@ -52,7 +52,7 @@ impl Controller for Alarms {
         settings::read_table(cx, s)
     }
 
-    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
         reads.now(Read::Alarms {
             prefix: cx.desired.ownership.name_prefix.clone(),
         });

@@ -56,7 +56,7 @@ impl Controller for ColdStart {
         settings::read_rule(cx, s)
     }
 
-    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
         reads::reads(cx.desired, cx.settings, cx.observed, reads);
     }
 

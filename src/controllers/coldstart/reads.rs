@@ -22,47 +22,50 @@ use super::names::{
     TAG_PROVISIONED, TAG_WARMUP, provisioned_policy_name, warmup_rule_name, warmup_rule_prefix,
 };
 
-fn tier_of(desired: &Desired, observed: &Observed, name: &str) -> Option<Tier> {
-    let tags = observed.functions.get(name).and_then(|f| f.tags());
-    match rule_for(&desired.functions, name, tags) {
-        RuleMatch::Rule(rule) => Some(rule.tier),
-        _ => None,
-    }
-}
-
-fn marker<'a>(observed: &'a Observed, function: &str, key: &str) -> Option<&'a String> {
-    observed.functions.get(function)?.tags()?.get(key)
-}
-
 pub(super) fn reads(desired: &Desired, settings: &Settings, o: &Observed, reads: &mut Reads) {
     let prefix = &desired.ownership.name_prefix;
     let prune = desired.ownership.prune;
     let lambda_targets = Read::ScalableTargets(ScalableNamespace::Lambda);
+    let warmup_prefix = warmup_rule_prefix(prefix);
     let rules = Read::Rules {
-        prefix: warmup_rule_prefix(prefix),
+        prefix: warmup_prefix.clone(),
     };
+    // Each function's tier and tags, worked out once.
+    let tiers: Vec<(&String, Option<Tier>, Option<&crate::model::Tags>)> = o
+        .functions
+        .iter()
+        .map(|(name, f)| {
+            let tier = match rule_for(&desired.functions, name, f.tags()) {
+                RuleMatch::Rule(rule) => Some(rule.tier),
+                _ => None,
+            };
+            (name, tier, f.tags())
+        })
+        .collect();
 
-    for (name, f) in &o.functions {
-        if f.detail.is_some() {
+    // Once the rotation is decided, asking to verify more would only defer them.
+    let verify = !o.reads.rotated("function");
+    for &(name, tier, tags) in &tiers {
+        if tags.is_some() {
             continue;
         }
-        let read = Read::Function(name.clone());
-        match tier_of(desired, o, name) {
-            Some(Tier::Critical | Tier::Standard) => reads.now(read),
-            _ => reads.verify(read),
+        match tier {
+            Some(Tier::Critical | Tier::Standard) => reads.now(Read::Function(name.clone())),
+            _ if verify => reads.verify(Read::Function(name.clone())),
+            _ => {}
         }
     }
 
-    let provisioned_in_play = o.functions.keys().any(|name| {
-        marker(o, name, TAG_PROVISIONED).is_some()
-            || tier_of(desired, o, name) == Some(Tier::Critical)
+    let marked = |tags: Option<&crate::model::Tags>, key: &str| tags.is_some_and(|t| t.contains_key(key));
+    let provisioned_in_play = tiers.iter().any(|&(_, tier, tags)| {
+        tier == Some(Tier::Critical) || marked(tags, TAG_PROVISIONED)
     });
     if prune || provisioned_in_play {
         reads.now(lambda_targets.clone());
     }
-    let warmup_in_play = o.functions.keys().any(|name| {
-        tier_of(desired, o, name) == Some(Tier::Standard) || marker(o, name, TAG_WARMUP).is_some()
-    });
+    let warmup_in_play = tiers
+        .iter()
+        .any(|&(_, tier, tags)| tier == Some(Tier::Standard) || marked(tags, TAG_WARMUP));
     if prune || warmup_in_play {
         reads.now(rules.clone());
     }
@@ -100,27 +103,50 @@ pub(super) fn reads(desired: &Desired, settings: &Settings, o: &Observed, reads:
     }
 
     // Functions whose rule asks for nothing, but for which the listings show something trimtab
-    // built (moved to batch, say): read them now, so it is torn down this cycle.
+    // built (moved to batch, say): read them now, so it is torn down this cycle. The policies
+    // and rules are few; each names its function (a shortened warm-up rule name does not, so
+    // those are matched by recomputing the names of the functions not read).
     if policies_done && o.reads.did(&rules) {
-        for (name, f) in &o.functions {
-            if f.detail.is_some() || o.unknown_functions.contains(name) {
-                continue;
-            }
+        let unread = |name: &str| {
+            o.functions.get(name).is_some_and(|f| f.detail.is_none())
+                && !o.unknown_functions.contains(name)
+        };
+        let pc_prefix = provisioned_policy_name(prefix, "");
+        let mut evidence: Vec<&str> = o
+            .scaling_policies
+            .iter()
+            .filter_map(|p| p.policy.name.strip_prefix(&pc_prefix))
+            .chain(o.rules.keys().filter_map(|r| r.strip_prefix(&warmup_prefix)))
+            .filter(|name| unread(name))
+            .collect();
+        let shortened = o
+            .rules
+            .keys()
+            .any(|r| r.starts_with(&warmup_prefix) && r.len() == super::names::RULE_NAME_MAX);
+        if shortened {
+            evidence.extend(
+                o.functions
+                    .keys()
+                    .filter(|name| unread(name))
+                    .filter(|name| o.rules.contains_key(&warmup_rule_name(prefix, name)))
+                    .map(String::as_str),
+            );
+        }
+        for name in evidence {
+            // Only a name the policy or rule belongs to: `pc-a-b` is `a-b`'s, not `a`'s.
             let policy = provisioned_policy_name(prefix, name);
             let built = o.scaling_policies.iter().any(|p| p.policy.name == policy)
                 || o.rules.contains_key(&warmup_rule_name(prefix, name));
             if built {
-                reads.now(Read::Function(name.clone()));
+                reads.now(Read::Function(name.to_string()));
             }
         }
     }
 
     // Aliases of critical functions whose provisioned concurrency is not in place yet.
     if o.reads.did(&lambda_targets) {
-        for name in o.functions.keys() {
-            if o.unknown_functions.contains(name)
-                || tier_of(desired, o, name) != Some(Tier::Critical)
-            {
+        for &(name, tier, _) in &tiers {
+            if tier != Some(Tier::Critical) || o.unknown_functions.contains(name) {
                 continue;
             }
             let rid = lambda_resource_id(name, &settings.alias);
@@ -134,14 +160,12 @@ pub(super) fn reads(desired: &Desired, settings: &Settings, o: &Observed, reads:
 
     // Warm-up permissions: now where the warm-up is incomplete, re-verified where complete.
     if targets_done {
-        for name in o.functions.keys() {
-            if o.unknown_functions.contains(name)
-                || tier_of(desired, o, name) != Some(Tier::Standard)
-            {
+        for &(name, tier, tags) in &tiers {
+            if tier != Some(Tier::Standard) || o.unknown_functions.contains(name) {
                 continue;
             }
             let rule = warmup_rule_name(prefix, name);
-            let built = marker(o, name, TAG_WARMUP) == Some(&rule)
+            let built = tags.and_then(|t| t.get(TAG_WARMUP)) == Some(&rule)
                 && o.rules.contains_key(&rule)
                 && o.rule_targets.get(&rule).is_some_and(|t| !t.is_empty());
             let read = Read::Policy {

@@ -52,8 +52,10 @@ impl Controller for Concurrency {
     /// is reserved): now where the rule reserves something, otherwise as a re-verification, so
     /// a marker the config no longer explains is found within the tag-cache TTL. The account's
     /// unreserved pool once reserved concurrency is in play.
-    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
         let o = cx.observed;
+        // Once the rotation is decided, asking to verify more would only defer them.
+        let verify = !o.reads.rotated("function");
         let mut in_play = false;
         for (name, f) in &o.functions {
             let wants = match cx.rule_for(name, f.tags()) {
@@ -62,11 +64,10 @@ impl Controller for Concurrency {
             };
             in_play |= wants || f.tags().is_some_and(|t| t.contains_key(TAG_RESERVED));
             if f.detail.is_none() {
-                let read = Read::Function(name.clone());
                 if wants {
-                    reads.now(read)
-                } else {
-                    reads.verify(read)
+                    reads.now(Read::Function(name.clone()));
+                } else if verify {
+                    reads.verify(Read::Function(name.clone()));
                 }
             }
         }

@@ -48,7 +48,7 @@ impl Controller for Notifications {
         settings::read(cx)
     }
 
-    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
         if let Settings::Managed { name, .. } = cx.settings {
             reads.now(Read::Topic {
                 name: topic_name(cx.desired, name),

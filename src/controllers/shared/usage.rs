@@ -3,11 +3,14 @@
 //! metrics per function, read once per window (each datapoint is paid for once), and the
 //! summary every controller that reasons about traffic starts from.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::model::{Desired, Dimension, MetricId, MetricRead, MetricStat, Observed, Read, Reads};
+use crate::model::{
+    Desired, Dimension, MetricBatch, MetricId, MetricRead, MetricStat, Observed, Read, Reads,
+};
 
 /// A function's recent behaviour, over `observe.metrics_window`.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -40,8 +43,8 @@ const FIELDS: [(&str, &str, Field); 5] = [
 
 fn read(desired: &Desired, function: &str, metric: &str, stat: &str) -> MetricRead {
     let window_s = desired.observe.metrics_window.as_secs() as u32;
-    MetricRead {
-        stat: MetricStat {
+    MetricRead::new(
+        MetricStat {
             metric: MetricId::new(
                 "AWS/Lambda",
                 metric,
@@ -51,19 +54,67 @@ fn read(desired: &Desired, function: &str, metric: &str, stat: &str) -> MetricRe
             stat: stat.to_string(),
         },
         window_s,
-        refresh_s: window_s,
+        window_s,
+    )
+}
+
+/// The usage reads of each function, and the batch of all of them, built once and kept while
+/// the functions and the window stay the same: building thousands of metric reads every cycle
+/// would cost more than the rest of the observation.
+#[derive(Debug, Default)]
+pub struct Memo {
+    window_s: u32,
+    by_function: HashMap<String, Arc<[MetricRead; 5]>>,
+    batch: Option<(Vec<String>, MetricBatch)>,
+}
+
+impl Memo {
+    fn get(&mut self, desired: &Desired, function: &str) -> Arc<[MetricRead; 5]> {
+        let window_s = desired.observe.metrics_window.as_secs() as u32;
+        if window_s != self.window_s {
+            self.by_function.clear();
+            self.window_s = window_s;
+        }
+        if let Some(reads) = self.by_function.get(function) {
+            return reads.clone();
+        }
+        let reads: Arc<[MetricRead; 5]> =
+            Arc::new(FIELDS.map(|(metric, stat, _)| read(desired, function, metric, stat)));
+        self.by_function.insert(function.to_string(), reads.clone());
+        reads
     }
 }
 
-/// Asks for every in-scope function's usage when `observe.metrics` is on.
-pub fn reads(desired: &Desired, observed: &Observed, reads: &mut Reads) {
-    if !desired.observe.metrics {
+/// Asks for every in-scope function's usage when `observe.metrics` is on, once the functions
+/// are known, as one batch.
+pub fn reads(desired: &Desired, observed: &Observed, memo: &mut Memo, reads: &mut Reads) {
+    if !desired.observe.metrics || observed.functions.is_empty() {
         return;
     }
-    for name in observed.functions.keys() {
-        for (metric, stat, _) in FIELDS {
-            reads.now(Read::Metric(read(desired, name, metric, stat)));
+    let window_s = desired.observe.metrics_window.as_secs() as u32;
+    let same = memo.window_s == window_s
+        && memo.batch.as_ref().is_some_and(|(names, _)| {
+            names.len() == observed.functions.len()
+                && names
+                    .iter()
+                    .zip(observed.functions.keys())
+                    .all(|(a, b)| a == b)
+        });
+    if !same {
+        // Forget functions that are gone (the memo would otherwise only grow).
+        if memo.by_function.len() > 2 * observed.functions.len() + 16 {
+            memo.by_function
+                .retain(|f, _| observed.functions.contains_key(f));
         }
+        let mut all = Vec::with_capacity(observed.functions.len() * FIELDS.len());
+        for name in observed.functions.keys() {
+            all.extend(memo.get(desired, name).iter().cloned());
+        }
+        let names = observed.functions.keys().cloned().collect();
+        memo.batch = Some((names, MetricBatch::of(all, window_s, window_s)));
+    }
+    if let Some((_, batch)) = &memo.batch {
+        reads.now(Read::Metrics(batch.clone()));
     }
 }
 

@@ -52,7 +52,7 @@ impl Controller for TableScaling {
 
     /// The scalable targets of every PROVISIONED table and index, by id (50 a call), then the
     /// policies of those that exist.
-    fn reads(cx: &Cx<'_, Self>, _: &(), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
         let o = cx.observed;
         let ns = ScalableNamespace::DynamoDb;
         let mut all_read = true;

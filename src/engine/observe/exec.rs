@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{CloudResult, ErrorKind, Op};
 use crate::model::{
-    AccountConcurrency, Alias, FunctionDetail, MetricId, MetricRead, Observed, ObservedAlarm,
-    ObservedRule, ObservedScalingPolicy, ObservedTopic, Permission, Read, RuleTarget,
-    ScalableNamespace, ScalableTarget,
+    AccountConcurrency, Alias, FunctionDetail, MetricBatch, MetricId, MetricRead, Observed,
+    ObservedAlarm, ObservedRule, ObservedScalingPolicy, ObservedTopic, Permission, Read,
+    RuleTarget, ScalableNamespace, ScalableTarget,
 };
 
 use super::paging::{call_each, paginate, paginate_each};
@@ -30,7 +30,9 @@ pub(super) enum Delta {
     RuleTargets(String, Vec<RuleTarget>),
     Aliases(String, CloudResult<Vec<Alias>>),
     Policy(String, CloudResult<Vec<Permission>>),
-    Metrics(Vec<(MetricRead, Vec<(std::time::SystemTime, f64)>)>),
+    /// The cache's snapshot: every metric read this cycle (and possibly more, asked for
+    /// earlier in the cycle).
+    Metrics(std::sync::Arc<std::collections::HashMap<MetricRead, crate::model::MetricPoints>>),
     MetricNames((String, String), BTreeSet<MetricId>),
 }
 
@@ -50,7 +52,7 @@ struct Round {
     rule_targets: Vec<String>,
     aliases: Vec<String>,
     permissions: Vec<String>,
-    metrics: Vec<MetricRead>,
+    metrics: Vec<MetricBatch>,
     metric_names: Vec<(String, String)>,
 }
 
@@ -76,7 +78,7 @@ impl Round {
                 Read::RuleTargets { rule } => r.rule_targets.push(rule),
                 Read::Aliases { function } => r.aliases.push(function),
                 Read::Policy { function } => r.permissions.push(function),
-                Read::Metric(m) => r.metrics.push(m),
+                Read::Metrics(m) => r.metrics.push(m),
                 Read::MetricNames { namespace, name } => r.metric_names.push((namespace, name)),
             }
         }

@@ -1,22 +1,25 @@
-//! Metric reads: every controller's queries merged into GetMetricData calls of up to 500
-//! queries (CloudWatch bills per metric requested, not per call), each query re-read only when
-//! its refresh is due, so a datapoint is paid for once. Windows end `observe.metrics_delay` in
-//! the past, because CloudWatch data settles late. Every metric requested is counted in
-//! `trimtab_cloudwatch_metrics_requested_total`.
+//! Metric reads: every controller's batches merged into GetMetricData calls of up to 500
+//! queries (CloudWatch bills per metric requested, not per call), each batch re-read only when
+//! its refresh is due, so a datapoint is paid for once; a metric two batches share is read
+//! once. Windows end `observe.metrics_delay` in the past, because CloudWatch data settles late.
+//! Every metric requested is counted in `trimtab_cloudwatch_metrics_requested_total`.
+//!
+//! A cycle whose batches are all fresh costs a lookup per batch and shares the previous
+//! snapshot: nothing is copied.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::cloud::Op;
 use crate::engine::error_chain;
-use crate::model::{Desired, MetricQuery, MetricRead, Observed, Page};
+use crate::model::{Desired, MetricBatch, MetricPoints, MetricQuery, MetricRead, Observed, Page};
 
 use super::exec::Delta;
 use super::paging::paginate;
 use super::{METRIC_QUERIES_PER_CALL, Observer};
 
-type Points = Vec<(SystemTime, f64)>;
+type Points = MetricPoints;
 
 #[derive(Debug, Default)]
 pub(super) struct MetricCache {
@@ -25,9 +28,15 @@ pub(super) struct MetricCache {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// When each batch was last read.
+    batches: HashMap<MetricBatch, SystemTime>,
+    /// Every metric of those batches, with when it was read.
     entries: HashMap<MetricRead, (SystemTime, Points)>,
     /// Asked for this cycle; the rest are dropped at its end.
-    requested: HashSet<MetricRead>,
+    requested: HashSet<MetricBatch>,
+    /// What snapshots see, rebuilt only when `entries` changed.
+    snapshot: Arc<HashMap<MetricRead, Points>>,
+    dirty: bool,
 }
 
 impl MetricCache {
@@ -35,11 +44,36 @@ impl MetricCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forgets what nobody asked for this cycle.
+    /// Forgets the batches nobody asked for this cycle, and their metrics.
     pub(super) fn retain_requested(&self) {
         let mut inner = self.lock();
         let requested = std::mem::take(&mut inner.requested);
-        inner.entries.retain(|k, _| requested.contains(k));
+        if inner.batches.len() == requested.len() {
+            return;
+        }
+        inner.batches.retain(|b, _| requested.contains(b));
+        let keep: HashSet<&MetricRead> = requested.iter().flat_map(|b| b.reads()).collect();
+        let before = inner.entries.len();
+        let entries = std::mem::take(&mut inner.entries);
+        inner.entries = entries
+            .into_iter()
+            .filter(|(k, _)| keep.contains(k))
+            .collect();
+        inner.dirty |= inner.entries.len() != before;
+    }
+
+    fn snapshot(inner: &mut Inner) -> Arc<HashMap<MetricRead, Points>> {
+        if inner.dirty {
+            inner.snapshot = Arc::new(
+                inner
+                    .entries
+                    .iter()
+                    .map(|(k, (_, p))| (k.clone(), p.clone()))
+                    .collect(),
+            );
+            inner.dirty = false;
+        }
+        inner.snapshot.clone()
     }
 }
 
@@ -48,29 +82,38 @@ impl Observer {
         &self,
         desired: &Desired,
         _o: &Observed,
-        reads: &[MetricRead],
+        batches: &[MetricBatch],
     ) -> Result<Vec<Delta>, super::ObserveError> {
-        if reads.is_empty() {
+        if batches.is_empty() {
             return Ok(Vec::new());
         }
         let now = self.gov.clock().now();
-        let mut out: Vec<(MetricRead, Points)> = Vec::new();
-        // Due reads, grouped by window length: one time range per GetMetricData call.
+        // The metrics of due batches not already read this cycle, by window: one time range
+        // per GetMetricData call.
         let mut due: BTreeMap<u32, Vec<MetricRead>> = BTreeMap::new();
+        let mut due_batches = Vec::new();
         {
             let mut cache = self.metrics.lock();
-            for read in reads {
-                cache.requested.insert(read.clone());
-                let fresh = cache.entries.get(read).filter(|(at, _)| {
+            let mut seen: HashSet<&MetricRead> = HashSet::new();
+            for batch in batches {
+                cache.requested.insert(batch.clone());
+                let fresh = cache.batches.get(batch).is_some_and(|at| {
                     now.duration_since(*at).unwrap_or(Duration::MAX)
-                        < Duration::from_secs(u64::from(read.refresh_s))
+                        < Duration::from_secs(u64::from(batch.refresh_s()))
                 });
-                match fresh {
-                    Some((_, points)) => out.push((read.clone(), points.clone())),
-                    None => due.entry(read.window_s).or_default().push(read.clone()),
+                if fresh {
+                    continue;
+                }
+                due_batches.push(batch.clone());
+                for read in batch.reads() {
+                    let read_now = cache.entries.get(read).is_some_and(|(at, _)| *at == now);
+                    if !read_now && seen.insert(read) {
+                        due.entry(read.window_s()).or_default().push(read.clone());
+                    }
                 }
             }
         }
+        let mut failed = false;
         let end = now - desired.observe.metrics_delay;
         for (window_s, group) in due {
             let start = end - Duration::from_secs(u64::from(window_s));
@@ -80,7 +123,7 @@ impl Observer {
                     .enumerate()
                     .map(|(i, r)| MetricQuery {
                         id: format!("m{i}"),
-                        stat: r.stat.clone(),
+                        stat: r.stat().clone(),
                     })
                     .collect();
                 let cw = self.cloud.cloudwatch.clone();
@@ -103,18 +146,13 @@ impl Observer {
                         series
                     }
                     Err(e) => {
+                        // Stale figures (if any) stay and the batch is read again next cycle.
                         tracing::warn!(error = %error_chain(&e), "cannot read metrics this cycle");
-                        // Stale figures are better than none; they are read again next cycle.
-                        let cache = self.metrics.lock();
-                        for read in batch {
-                            if let Some((_, points)) = cache.entries.get(read) {
-                                out.push((read.clone(), points.clone()));
-                            }
-                        }
+                        failed = true;
                         continue;
                     }
                 };
-                let mut by_index: Vec<Points> = vec![Vec::new(); batch.len()];
+                let mut by_index: Vec<Vec<(SystemTime, f64)>> = vec![Vec::new(); batch.len()];
                 for s in series {
                     if let Some(i) = s.id.strip_prefix('m').and_then(|n| n.parse::<usize>().ok())
                         && let Some(points) = by_index.get_mut(i)
@@ -125,11 +163,17 @@ impl Observer {
                 let mut cache = self.metrics.lock();
                 for (read, mut points) in batch.iter().zip(by_index) {
                     points.sort_by_key(|(t, _)| *t);
-                    cache.entries.insert(read.clone(), (now, points.clone()));
-                    out.push((read.clone(), points));
+                    cache.entries.insert(read.clone(), (now, Arc::new(points)));
                 }
+                cache.dirty = true;
             }
         }
-        Ok(vec![Delta::Metrics(out)])
+        let mut cache = self.metrics.lock();
+        if !failed {
+            for batch in due_batches {
+                cache.batches.insert(batch, now);
+            }
+        }
+        Ok(vec![Delta::Metrics(MetricCache::snapshot(&mut cache))])
     }
 }

@@ -23,7 +23,7 @@ mod metrics;
 pub mod paging;
 pub mod tag_cache;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::cloud::{Cloud, CloudError, ErrorKind};
@@ -130,18 +130,17 @@ impl Observer {
     pub async fn observe(
         &self,
         desired: &Desired,
-        memory: &registry::Memory,
+        memory: &mut registry::Memory,
         verification: Verification,
     ) -> Result<Observed, ObserveError> {
         let now = self.gov.clock().now();
         let mut o = Observed::empty(now, desired.cloud.region.clone());
-        let mut rotated = BTreeSet::new();
 
         // The framework's reads and the controllers' first ones (those that need nothing read
         // before them: listings by prefix) go together.
         let mut first = Reads::default();
         registry::reads(desired, &o, memory, &mut first);
-        let todo = self.select(desired, &mut o, first, verification, &mut rotated);
+        let todo = self.select(desired, &mut o, first, verification);
         let (shared, deltas) =
             tokio::join!(self.framework(desired), self.execute(desired, &o, todo));
         shared.apply(&mut o)?;
@@ -151,7 +150,7 @@ impl Observer {
         loop {
             let mut reads = Reads::default();
             registry::reads(desired, &o, memory, &mut reads);
-            let todo = self.select(desired, &mut o, reads, verification, &mut rotated);
+            let todo = self.select(desired, &mut o, reads, verification);
             if todo.is_empty() {
                 break;
             }
@@ -179,7 +178,6 @@ impl Observer {
         o: &mut Observed,
         reads: Reads,
         verification: Verification,
-        rotated: &mut BTreeSet<&'static str>,
     ) -> Vec<Read> {
         let mut todo = Vec::new();
         let mut verify: BTreeMap<&'static str, Vec<Read>> = BTreeMap::new();
@@ -194,13 +192,15 @@ impl Observer {
                 Need::Verify => verify.entry(read.family()).or_default().push(read),
             }
         }
-        for (family, candidates) in verify {
+        for (family, mut candidates) in verify {
             // A family's rotation is decided once a cycle, over what it asks for then; what it
             // asks for to verify later in the cycle waits for the next.
-            if !rotated.insert(family) {
+            if !o.reads.rotate(family) {
                 candidates.into_iter().for_each(|r| o.reads.defer(r));
                 continue;
             }
+            // The rotation walks the candidates in a stable order, whatever the hashing.
+            candidates.sort_unstable_by(|a, b| a.order_key().cmp(&b.order_key()));
             let ttl = desired.observe.tag_cache_ttl.as_secs_f64().max(1.0);
             let n = candidates.len();
             let share = ((n as f64 * desired.interval.as_secs_f64() / ttl).ceil() as usize).min(n);
@@ -211,7 +211,8 @@ impl Observer {
                 *cursor = cursor.wrapping_add(share);
                 start
             };
-            let chosen: BTreeSet<usize> = (0..share).map(|i| (start + i) % n).collect();
+            let chosen: std::collections::HashSet<usize> =
+                (0..share).map(|i| (start + i) % n).collect();
             for (i, read) in candidates.into_iter().enumerate() {
                 if chosen.contains(&i) {
                     todo.push(read);
@@ -223,6 +224,7 @@ impl Observer {
         for read in &todo {
             o.reads.record(read.clone());
         }
+        todo.sort_unstable_by(|a, b| a.order_key().cmp(&b.order_key()));
         todo
     }
 
@@ -250,6 +252,7 @@ impl Observer {
             Delta::AccountSettings(Err(e)) => {
                 tracing::warn!(error = %error_chain(&e), "cannot read the account's concurrency settings; reserved concurrency increases are refused this cycle");
             }
+            Delta::Alarms(alarms) if o.alarms.is_empty() => o.alarms = alarms,
             Delta::Alarms(alarms) => o.alarms.extend(alarms),
             Delta::Topics(topics) => {
                 o.topics
@@ -274,7 +277,14 @@ impl Observer {
                 o.permissions.insert(function, statements);
             }
             Delta::Policy(function, Err(e)) => self.unknown_function(o, &function, "GetPolicy", &e),
-            Delta::Metrics(points) => o.metrics.extend(points),
+            Delta::Metrics(snapshot) => {
+                if o.metrics.is_empty() {
+                    o.metrics = snapshot;
+                } else if !std::sync::Arc::ptr_eq(&o.metrics, &snapshot) {
+                    std::sync::Arc::make_mut(&mut o.metrics)
+                        .extend(snapshot.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
             Delta::MetricNames(key, ids) => {
                 o.metric_names.insert(key, ids);
             }

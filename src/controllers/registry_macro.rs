@@ -1,19 +1,28 @@
-//! The one list of controllers. Adding a controller is one line here plus its folder: the macro
-//! generates the settings structs that hold each controller's configuration (globally, per
-//! function rule, per table), the memory the engine keeps for each, and the calls that read
-//! their settings, gather their reads and run their plans in this order.
-//!
-//! Order matters once: a controller that consumes a [`super::Fact`] comes after the one that
-//! publishes it (the alarms need the notification topic). Plans are sorted afterwards, so the
-//! order changes nothing else.
-
-use std::time::Duration;
-
-use super::{Controller, Cx, EntryCx, Facts, Outcome, Planned, Registered, SettingsCx};
-use crate::model::{Desired, Observed, Plan, Reads};
+//! The `registry!` macro behind the one list of controllers in `controllers/mod.rs`. From
+//! `field: module::Type` lines it declares each controller's module and generates the
+//! `registry` module: the settings structs that hold each controller's configuration
+//! (globally, per function rule, per table), the memory the engine keeps for each, and the
+//! calls that read their settings, gather their reads and run their plans in list order.
 
 macro_rules! registry {
-    ($($field:ident: $ty:ty),+ $(,)?) => {
+    ($($field:ident: $module:ident :: $name:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Generated from the list of controllers: one field per controller in every struct.
+        ///
+        /// Order matters once: a controller that consumes a [`Fact`](super::Fact) comes after
+        /// the one that publishes it (the alarms need the notification topic). Plans are sorted
+        /// afterwards, so the order changes nothing else.
+        pub mod registry {
+            use std::time::Duration;
+
+            use super::{Controller, Cx, EntryCx, Facts, Outcome, Planned, Registered, SettingsCx};
+            use crate::model::{Desired, Observed, Plan, Reads};
+
+            registry!(@generate $($field: super::$module::$name),+);
+        }
+    };
+    (@generate $($field:ident: $ty:ty),+) => {
         /// Every controller's global settings.
         #[derive(Debug, Clone)]
         pub struct Settings {
@@ -32,14 +41,26 @@ macro_rules! registry {
             $(pub $field: <$ty as Controller>::TableSettings,)+
         }
 
-        /// What every controller remembers between cycles.
+        /// What every controller remembers between cycles, and the shared reads' memos.
         #[derive(Debug, Default)]
         pub struct Memory {
             $(pub $field: <$ty as Controller>::Memory,)+
+            pub usage: crate::controllers::shared::usage::Memo,
         }
 
         /// The registered controllers' names, in order.
         pub const NAMES: &[&str] = &[$(<$ty as Controller>::NAME),+];
+
+        /// Every (controller, note code) a plan may carry.
+        pub fn note_codes() -> Vec<(&'static str, &'static str)> {
+            let mut all = Vec::new();
+            $(
+                for code in <$ty as Controller>::NOTE_CODES {
+                    all.push((<$ty as Controller>::NAME, *code));
+                }
+            )+
+            all
+        }
 
         $(
             impl Registered for $ty {
@@ -78,16 +99,16 @@ macro_rules! registry {
         }
 
         /// Every controller's reads, given what has been read so far.
-        pub fn reads(desired: &Desired, observed: &Observed, memory: &Memory, reads: &mut Reads) {
+        pub fn reads(desired: &Desired, observed: &Observed, memory: &mut Memory, reads: &mut Reads) {
             let facts = Facts::default();
             $(
                 <$ty as Controller>::reads(
                     &Cx::<$ty>::new(desired, observed, &facts),
-                    &memory.$field,
+                    &mut memory.$field,
                     reads,
                 );
             )+
-            super::shared::usage::reads(desired, observed, reads);
+            crate::controllers::shared::usage::reads(desired, observed, &mut memory.usage, reads);
         }
 
         /// Every controller's plan, in registry order; facts flow forward.
@@ -112,20 +133,11 @@ macro_rules! registry {
                 }
             )+
             plan.sort();
-            let missing = facts.missing();
-            if !missing.is_empty() {
-                tracing::error!(?missing, "a controller asked for a fact no earlier controller published: check the registry order");
+            let missing_facts = facts.missing();
+            if !missing_facts.is_empty() {
+                tracing::error!(?missing_facts, "a controller asked for a fact no earlier controller published: check the registry order");
             }
-            Outcome { plan, requeue }
+            Outcome { plan, requeue, missing_facts }
         }
     };
-}
-
-registry! {
-    notifications: super::notifications::Notifications,
-    alarms: super::alarms::Alarms,
-    concurrency: super::concurrency::Concurrency,
-    cold_start: super::coldstart::ColdStart,
-    table_scaling: super::table_scaling::TableScaling,
-
 }

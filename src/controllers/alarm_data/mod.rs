@@ -1,0 +1,176 @@
+//! Alarms that can never fire: a managed alarm watching a metric CloudWatch has no data for.
+//! An alarm on a dimension set AWS never publishes, or on an application metric nobody
+//! publishes, sits in OK (or INSUFFICIENT_DATA) forever, and nobody notices. This controller
+//! makes no writes; it says so in the plan, in `/status`, and in `trimtab_plan_notes`.
+//!
+//! ListMetrics lists only metrics that received data in the last two weeks, so "not listed"
+//! means "no data for two weeks" (or never). One paginated call per metric name returns every
+//! series of that name (500 a page), so checking every alarm costs a few calls per metric
+//! name, not one per alarm; each name is re-listed once per `alarm_data.recheck` (6 h by
+//! default), spread over cycles, and the results are remembered in between. After a restart
+//! the memory is empty, so the first cycle checks everything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use crate::config::read::{Opt, check};
+use crate::model::{MetricId, Note, Observed, Read, Reads};
+
+use super::alarms::is_owned;
+use super::{Controller, Cx, Planned, SettingsCx};
+
+/// Checks that every metric a managed alarm watches has data.
+pub struct AlarmData;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub enabled: bool,
+    /// How long a ListMetrics result is trusted before the metric name is listed again.
+    pub recheck: Duration,
+}
+
+pub const RECHECK: Duration = Duration::from_secs(6 * 3600);
+
+/// What ListMetrics said of each (namespace, metric name), and when.
+#[derive(Debug, Default)]
+pub struct Memory {
+    listed: BTreeMap<(String, String), (SystemTime, BTreeSet<MetricId>)>,
+}
+
+/// The note's code, for counting.
+pub const NO_DATA: &str = "metric_without_data";
+
+fn watched<'a>(cx: &Cx<'a, AlarmData>) -> BTreeMap<(String, String), Vec<(&'a str, &'a MetricId)>> {
+    let mut by_name: BTreeMap<(String, String), Vec<(&str, &MetricId)>> = BTreeMap::new();
+    for alarm in cx.observed.alarms.values() {
+        if !is_owned(cx.desired, alarm) {
+            continue;
+        }
+        for metric in alarm.spec.metric.metrics() {
+            by_name
+                .entry((metric.namespace.clone(), metric.name.clone()))
+                .or_default()
+                .push((alarm.spec.name.as_str(), metric));
+        }
+    }
+    by_name
+}
+
+fn due(memory: &Memory, key: &(String, String), now: SystemTime, recheck: Duration) -> bool {
+    memory
+        .listed
+        .get(key)
+        .is_none_or(|(at, _)| now.duration_since(*at).unwrap_or(Duration::MAX) >= recheck)
+}
+
+impl Controller for AlarmData {
+    const NAME: &'static str = "alarm_data";
+    const NOTE_CODES: &'static [&'static str] = &[NO_DATA];
+    type Settings = Settings;
+    type RuleSettings = ();
+    type TableSettings = ();
+    type Memory = Memory;
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        let d = &mut *cx.d;
+        let s = cx.sections.get(d, "alarm_data");
+        let enabled: Opt<bool> = s.bool(d, "enabled");
+        let recheck = s.duration(d, "recheck");
+        let recheck = check::duration(
+            d,
+            &recheck,
+            "alarm_data.recheck",
+            Duration::from_secs(60),
+            Duration::from_secs(7 * 86_400),
+        );
+        Settings {
+            enabled: enabled.is_none_or(|e| *e.get_ref()),
+            recheck: recheck.unwrap_or(RECHECK),
+        }
+    }
+
+    /// The alarms first; then the metric names whose last listing is older than `recheck`,
+    /// at most ⌈names × interval / recheck⌉ a cycle once each has been listed (all of them
+    /// while memory is empty, as after a restart).
+    fn reads(cx: &Cx<'_, Self>, memory: &mut Memory, reads: &mut Reads) {
+        if !cx.settings.enabled {
+            return;
+        }
+        let alarms = Read::Alarms {
+            prefix: cx.desired.ownership.name_prefix.clone(),
+        };
+        if !cx.observed.reads.did(&alarms) {
+            reads.now(alarms);
+            return;
+        }
+        let names = watched(cx);
+        let recheck = cx.settings.recheck;
+        let share = ((names.len() as f64 * cx.desired.interval.as_secs_f64()
+            / recheck.as_secs_f64().max(1.0))
+        .ceil() as usize)
+            .max(1);
+        let mut stale: Vec<(&(String, String), Option<SystemTime>)> = names
+            .keys()
+            .filter(|k| due(memory, k, cx.now, recheck))
+            .map(|k| (k, memory.listed.get(k).map(|(at, _)| *at)))
+            .collect();
+        // Never listed first, then the oldest.
+        stale.sort_by_key(|(_, at)| *at);
+        let never = stale.iter().filter(|(_, at)| at.is_none()).count();
+        for ((namespace, name), _) in stale.into_iter().take(share.max(never)) {
+            reads.now(Read::MetricNames {
+                namespace: namespace.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+
+    fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
+        if !cx.settings.enabled {
+            return;
+        }
+        remember(cx.observed, memory);
+        let watched = watched(cx);
+        // Names no alarm watches any more are forgotten.
+        memory.listed.retain(|k, _| watched.contains_key(k));
+        for ((namespace, name), alarms) in watched {
+            let Some((at, listed)) = memory.listed.get(&(namespace.clone(), name.clone())) else {
+                continue;
+            };
+            for (alarm, metric) in alarms {
+                if listed.contains(metric) {
+                    continue;
+                }
+                let dims: Vec<String> = metric
+                    .dimensions
+                    .iter()
+                    .map(|d| format!("{}={}", d.name, d.value))
+                    .collect();
+                let dims = if dims.is_empty() {
+                    "no dimensions".to_string()
+                } else {
+                    dims.join(",")
+                };
+                out.plan.notes.push(Note {
+                    controller: Self::NAME,
+                    code: NO_DATA,
+                    id: alarm.to_string(),
+                    message: format!(
+                        "watches {namespace}/{name} [{dims}], which has had no data in the last two weeks (ListMetrics, {}): the alarm cannot fire on it; check the dimensions, or that it is published",
+                        humantime::format_rfc3339_seconds(*at)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Takes this cycle's ListMetrics results into memory.
+fn remember(observed: &Observed, memory: &mut Memory) {
+    for (key, ids) in &observed.metric_names {
+        memory.listed.insert(key.clone(), (observed.at, ids.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests;
