@@ -378,11 +378,25 @@ fn lower_bounds(b: &Bench, m: &Measured) -> Vec<(Op, u64, String)> {
         .filter(|t| t.billing_mode == BillingMode::Provisioned)
         .map(|t| 1 + t.indexes.len() as u64)
         .sum();
+    // alarm_data lists every metric name the managed alarms watch once per recheck (6 h, so
+    // within this run only in the first cycle that sees the alarms): 4 Lambda names, each
+    // ⌈functions with traffic / 500⌉ pages, the table metric and 3 application metrics.
+    let listing = m.calls.calls(Op::ListMetrics) > 0;
+    let list_metrics = 4 * ceil_div(listed, 500) + 1 + 3;
     vec![
         (
             Op::ListFunctions,
             ceil_div(listed, LIST_FUNCTIONS_PAGE),
             format!("⌈{listed} functions / 50⌉"),
+        ),
+        (
+            Op::ListMetrics,
+            if listing { list_metrics } else { 0 },
+            if listing {
+                format!("alarm_data: every watched metric name, 4 × ⌈{listed} / 500⌉ + 1 + 3")
+            } else {
+                "alarm_data: listings remembered until their 6 h recheck".into()
+            },
         ),
         (
             Op::DescribeAlarms,

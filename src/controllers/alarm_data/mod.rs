@@ -40,15 +40,18 @@ pub struct Memory {
 /// The note's code, for counting.
 pub const NO_DATA: &str = "metric_without_data";
 
-fn watched<'a>(cx: &Cx<'a, AlarmData>) -> BTreeMap<(String, String), Vec<(&'a str, &'a MetricId)>> {
-    let mut by_name: BTreeMap<(String, String), Vec<(&str, &MetricId)>> = BTreeMap::new();
+/// The metrics the managed alarms watch, by (namespace, metric name), each with its alarm.
+type Watched<'a> = BTreeMap<(&'a str, &'a str), Vec<(&'a str, &'a MetricId)>>;
+
+fn watched<'a>(cx: &Cx<'a, AlarmData>) -> Watched<'a> {
+    let mut by_name: Watched<'a> = BTreeMap::new();
     for alarm in cx.observed.alarms.values() {
         if !is_owned(cx.desired, alarm) {
             continue;
         }
         for metric in alarm.spec.metric.metrics() {
             by_name
-                .entry((metric.namespace.clone(), metric.name.clone()))
+                .entry((metric.namespace.as_str(), metric.name.as_str()))
                 .or_default()
                 .push((alarm.spec.name.as_str(), metric));
         }
@@ -56,10 +59,17 @@ fn watched<'a>(cx: &Cx<'a, AlarmData>) -> BTreeMap<(String, String), Vec<(&'a st
     by_name
 }
 
-fn due(memory: &Memory, key: &(String, String), now: SystemTime, recheck: Duration) -> bool {
+fn listing<'m>(memory: &'m Memory, key: (&str, &str)) -> Option<&'m (SystemTime, BTreeSet<MetricId>)> {
     memory
         .listed
-        .get(key)
+        .range((key.0.to_string(), key.1.to_string())..)
+        .next()
+        .filter(|(k, _)| k.0 == key.0 && k.1 == key.1)
+        .map(|(_, v)| v)
+}
+
+fn due(memory: &Memory, key: (&str, &str), now: SystemTime, recheck: Duration) -> bool {
+    listing(memory, key)
         .is_none_or(|(at, _)| now.duration_since(*at).unwrap_or(Duration::MAX) >= recheck)
 }
 
@@ -109,18 +119,18 @@ impl Controller for AlarmData {
             / recheck.as_secs_f64().max(1.0))
         .ceil() as usize)
             .max(1);
-        let mut stale: Vec<(&(String, String), Option<SystemTime>)> = names
+        let mut stale: Vec<((&str, &str), Option<SystemTime>)> = names
             .keys()
-            .filter(|k| due(memory, k, cx.now, recheck))
-            .map(|k| (k, memory.listed.get(k).map(|(at, _)| *at)))
+            .filter(|k| due(memory, **k, cx.now, recheck))
+            .map(|k| (*k, listing(memory, *k).map(|(at, _)| *at)))
             .collect();
         // Never listed first, then the oldest.
         stale.sort_by_key(|(_, at)| *at);
         let never = stale.iter().filter(|(_, at)| at.is_none()).count();
         for ((namespace, name), _) in stale.into_iter().take(share.max(never)) {
             reads.now(Read::MetricNames {
-                namespace: namespace.clone(),
-                name: name.clone(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
             });
         }
     }
@@ -132,9 +142,11 @@ impl Controller for AlarmData {
         remember(cx.observed, memory);
         let watched = watched(cx);
         // Names no alarm watches any more are forgotten.
-        memory.listed.retain(|k, _| watched.contains_key(k));
+        memory
+            .listed
+            .retain(|k, _| watched.contains_key(&(k.0.as_str(), k.1.as_str())));
         for ((namespace, name), alarms) in watched {
-            let Some((at, listed)) = memory.listed.get(&(namespace.clone(), name.clone())) else {
+            let Some((at, listed)) = listing(memory, (namespace, name)) else {
                 continue;
             };
             for (alarm, metric) in alarms {
