@@ -168,6 +168,7 @@ fn sim_function(rng: &mut Rng, name: String, tags: Tags) -> SimFunction {
         parallelism: if rng.unit() < 0.1 { 2.0 } else { 1.0 },
         error_rate: rng.unit() * 0.02,
         used_memory_mb: used.max(1),
+        ..SimFunction::default()
     }
 }
 

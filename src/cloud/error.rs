@@ -16,6 +16,9 @@ pub enum ErrorKind {
     Conflict,
     /// The request itself is wrong; retrying cannot help.
     Invalid,
+    /// A precondition failed (Lambda's 412 on a stale `RevisionId`): someone else changed the
+    /// resource since it was read. Not retried: the next cycle reads it again.
+    Precondition,
     AccessDenied,
     /// Network trouble or a 5xx: retry.
     Transient,
@@ -24,11 +27,12 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Throttled,
         ErrorKind::NotFound,
         ErrorKind::Conflict,
         ErrorKind::Invalid,
+        ErrorKind::Precondition,
         ErrorKind::AccessDenied,
         ErrorKind::Transient,
         ErrorKind::Other,
@@ -40,6 +44,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
             ErrorKind::Invalid => "invalid",
+            ErrorKind::Precondition => "precondition_failed",
             ErrorKind::AccessDenied => "access_denied",
             ErrorKind::Transient => "transient",
             ErrorKind::Other => "other",

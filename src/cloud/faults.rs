@@ -26,7 +26,7 @@ use crate::model::{
     MetricDataPage, MetricDatum, MetricId, MetricQuery, ObservedAlarm, ObservedRule,
     ObservedScalingPolicy, Page, Permission, ProvisionedConcurrency, Rule, RuleTarget,
     ScalableDimension, ScalableNamespace, ScalableTarget, ScalingPolicy, SimFaults, Subscription,
-    TableInfo, Tags,
+    TableInfo, Tags, VersionWeight,
 };
 
 #[derive(Debug)]
@@ -207,8 +207,9 @@ faulty!(LambdaApi, lambda, {
     fn tag_resource(&self, arn: &str, tags: &Tags) -> () => LambdaTagResource;
     fn untag_resource(&self, arn: &str, keys: &[String]) -> () => LambdaUntagResource;
     fn list_aliases(&self, function: &str, next: Option<&str>) -> Page<Alias> => ListAliases;
-    fn publish_version(&self, function: &str) -> String => PublishVersion;
+    fn publish_version(&self, function: &str, revision_id: Option<&str>) -> String => PublishVersion;
     fn create_alias(&self, function: &str, alias: &str, version: &str) -> Alias => CreateAlias;
+    fn update_alias(&self, function: &str, alias: &str, version: &str, routing: Option<&VersionWeight>) -> Alias => UpdateAlias;
     fn list_provisioned_concurrency_configs(&self, function: &str, next: Option<&str>) -> Page<ProvisionedConcurrency> => ListProvisionedConcurrencyConfigs;
     fn get_provisioned_concurrency_config(&self, function: &str, qualifier: &str) -> ProvisionedConcurrency => GetProvisionedConcurrencyConfig;
     fn put_provisioned_concurrency_config(&self, function: &str, qualifier: &str, requested: u32) -> ProvisionedConcurrency => PutProvisionedConcurrencyConfig;

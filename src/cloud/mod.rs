@@ -24,7 +24,7 @@ use crate::model::{
     MetricDataPage, MetricDatum, MetricId, MetricQuery, ObservedAlarm, ObservedRule,
     ObservedScalingPolicy, Page, Permission, ProvisionedConcurrency, Rule, RuleTarget,
     ScalableDimension, ScalableNamespace, ScalableTarget, ScalingPolicy, Subscription, TableInfo,
-    Tags,
+    Tags, VersionWeight,
 };
 
 #[async_trait]
@@ -77,9 +77,23 @@ pub trait LambdaApi: Send + Sync {
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()>;
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> CloudResult<()>;
     async fn list_aliases(&self, function: &str, next: Option<&str>) -> CloudResult<Page<Alias>>;
-    /// Publishes `$LATEST` as a new version and returns the version number.
-    async fn publish_version(&self, function: &str) -> CloudResult<String>;
+    /// Publishes `$LATEST` as a new version and returns the version number. With a
+    /// `revision_id`, fails (412) unless `$LATEST` is still at that revision.
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision_id: Option<&str>,
+    ) -> CloudResult<String>;
     async fn create_alias(&self, function: &str, alias: &str, version: &str) -> CloudResult<Alias>;
+    /// Points an alias at `version`, routing `routing.weight` of its invocations to
+    /// `routing.version` (or none with `None`).
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        routing: Option<&VersionWeight>,
+    ) -> CloudResult<Alias>;
     async fn list_provisioned_concurrency_configs(
         &self,
         function: &str,

@@ -81,6 +81,7 @@ ops! {
     LambdaUntagResource => (Lambda, "UntagResource", true, "lambda:control-plane"),
     ListAliases => (Lambda, "ListAliases", false, "lambda:control-plane"),
     CreateAlias => (Lambda, "CreateAlias", true, "lambda:control-plane"),
+    UpdateAlias => (Lambda, "UpdateAlias", true, "lambda:control-plane"),
     PublishVersion => (Lambda, "PublishVersion", true, "lambda:control-plane"),
     ListProvisionedConcurrencyConfigs => (Lambda, "ListProvisionedConcurrencyConfigs", false, "lambda:control-plane"),
     GetProvisionedConcurrencyConfig => (Lambda, "GetProvisionedConcurrencyConfig", false, "lambda:control-plane"),

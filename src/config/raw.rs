@@ -125,6 +125,11 @@ pub(crate) struct RawSimFunction {
     pub parallelism: Opt<f64>,
     pub error_rate: Opt<f64>,
     pub used_memory_mb: Opt<i64>,
+    pub curve: Opt<Pairs<f64>>,
+    pub spread: Opt<f64>,
+    pub used_memory_sigma: Opt<f64>,
+    pub insights: Opt<bool>,
+    pub invoked_via: Opt<String>,
 }
 
 pub(crate) struct RawSimTable {
@@ -255,6 +260,11 @@ fn read_simulated(s: &mut Section<'_>, d: &mut Diags<'_>) -> RawSimulated {
             parallelism: f.number(d, "parallelism"),
             error_rate: f.number(d, "error_rate"),
             used_memory_mb: f.int(d, "used_memory_mb"),
+            curve: f.number_map(d, "curve"),
+            spread: f.number(d, "spread"),
+            used_memory_sigma: f.number(d, "used_memory_sigma"),
+            insights: f.bool(d, "insights"),
+            invoked_via: f.string(d, "invoked_via"),
         });
         f.finish(d);
     }

@@ -39,6 +39,34 @@ fn first_use(
     true
 }
 
+/// `curve = { 128 = 2400, 512 = 610 }`: median duration in ms by memory size in MB.
+fn curve(d: &mut Diags<'_>, f: &RawSimFunction) -> Vec<(u32, f64)> {
+    let mut out = Vec::new();
+    for (mb, ms) in f.curve.iter().flat_map(|c| c.get_ref()) {
+        let memory = mb
+            .get_ref()
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (128..=10_240).contains(m));
+        match memory {
+            None => d.error(
+                &mb.span(),
+                format!(
+                    "`simulated.functions.curve`: key \"{}\" must be a memory size in MB, 128 to 10240",
+                    mb.get_ref()
+                ),
+            ),
+            Some(_) if *ms.get_ref() <= 0.0 => d.error(
+                &ms.span(),
+                "`simulated.functions.curve`: durations must be greater than 0 ms",
+            ),
+            Some(m) => out.push((m, *ms.get_ref())),
+        }
+    }
+    out.sort_by_key(|(m, _)| *m);
+    out
+}
+
 fn function(
     d: &mut Diags<'_>,
     f: &RawSimFunction,
@@ -89,6 +117,19 @@ fn function(
             .unwrap_or(defaults::SIM_ERROR_RATE),
         used_memory_mb: check::int(d, &f.used_memory_mb, &p("used_memory_mb"), used_bounds)
             .unwrap_or(used_default),
+        curve: curve(d, f),
+        spread: check::number(d, &f.spread, &p("spread"), Bounds::between(0.01, 2.0, "")),
+        used_memory_sigma: check::number(
+            d,
+            &f.used_memory_sigma,
+            &p("used_memory_sigma"),
+            Bounds::between(0.0, 1.0, ""),
+        )
+        .unwrap_or(0.03),
+        insights: f.insights.as_ref().is_none_or(|b| *b.get_ref()),
+        invoked_via: check::text(d, &f.invoked_via, check::is_alias_name, |s| {
+            format!("`simulated.functions.invoked_via` \"{s}\" is not a Lambda alias name")
+        }),
     };
     let Some(raw_name) = &f.name else {
         d.error_at(f.offset, "missing key `name` in [[simulated.functions]]");

@@ -126,6 +126,7 @@ pub fn function(name: &str) -> ObservedFunction {
             architecture: Architecture::X86_64,
             runtime: Some("nodejs22.x".into()),
             last_update_status: UpdateStatus::Successful,
+            revision_id: None,
         },
         detail: None,
     }
@@ -296,6 +297,7 @@ pub fn apply(observed: &Observed, plan: &Plan) -> Observed {
                     name: alias.clone(),
                     arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias}"),
                     function_version: "1".into(),
+                    routing: None,
                 });
             }
             Write::RegisterScalableTarget { target } => {

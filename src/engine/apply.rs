@@ -14,7 +14,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::cloud::{Cloud, CloudError, CloudResult, Op};
-use crate::model::{Action, Change, Phase, Plan, ResourceKey, ResourceKind, TopicArn, Write};
+use crate::model::{
+    Action, Change, Phase, Plan, ResourceKey, ResourceKind, TopicArn, VersionWeight, Write,
+};
 
 use super::error_chain;
 use super::governor::Governor;
@@ -363,7 +365,9 @@ impl Executor {
             }
             Write::PublishAndCreateAlias { function, alias } => {
                 let version = g
-                    .call(Op::PublishVersion, || lambda.publish_version(function))
+                    .call(Op::PublishVersion, || {
+                        lambda.publish_version(function, None)
+                    })
                     .await?;
                 g.call(Op::CreateAlias, || {
                     lambda.create_alias(function, alias, &version)
@@ -467,6 +471,48 @@ impl Executor {
                 })
                 .await
             }
+            Write::PublishAndRoute {
+                function,
+                alias,
+                primary,
+                weight,
+                revision_id,
+            } => {
+                let version = g
+                    .call(Op::PublishVersion, || {
+                        lambda.publish_version(function, revision_id.as_deref())
+                    })
+                    .await?;
+                if version == *primary {
+                    return Err(CloudError::new(
+                        crate::cloud::ErrorKind::Precondition,
+                        Op::PublishVersion,
+                        format!(
+                            "publishing {function} gave version {version}, the one {alias} already serves: $LATEST did not change"
+                        ),
+                    ));
+                }
+                let routing = VersionWeight {
+                    version,
+                    weight: *weight,
+                };
+                g.call(Op::UpdateAlias, || {
+                    lambda.update_alias(function, alias, primary, Some(&routing))
+                })
+                .await
+                .map(|_| ())
+            }
+            Write::RouteAlias {
+                function,
+                alias,
+                version,
+                routing,
+            } => g
+                .call(Op::UpdateAlias, || {
+                    lambda.update_alias(function, alias, version, routing.as_ref())
+                })
+                .await
+                .map(|_| ()),
         }
     }
 }
@@ -651,6 +697,7 @@ mod tests {
             parallelism: 1.0,
             error_rate: 0.0,
             used_memory_mb: 64,
+            ..SimFunction::default()
         };
         let settings = SimSettings {
             functions: vec![function("a"), function("b")],

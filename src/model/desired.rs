@@ -117,6 +117,41 @@ pub struct SimFunction {
     pub error_rate: f64,
     /// Memory the handler actually uses, in MB.
     pub used_memory_mb: u32,
+    /// Median duration (ms) at given memory sizes (MB), replacing the cpu/io formula when set,
+    /// to replay a function whose duration-versus-memory curve was measured.
+    pub curve: Vec<(u32, f64)>,
+    /// Lognormal shape of per-invocation durations; `None` for a seeded 0.25–0.45.
+    pub spread: Option<f64>,
+    /// Lognormal shape of the memory each invocation uses (0.03: steady).
+    pub used_memory_sigma: f64,
+    /// Whether the Lambda Insights extension publishes `LambdaInsights` metrics.
+    pub insights: bool,
+    /// The alias callers invoke (its routing decides which version serves); `None` for
+    /// `$LATEST`.
+    pub invoked_via: Option<String>,
+}
+
+impl Default for SimFunction {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            memory_mb: 128,
+            timeout_s: 3,
+            architecture: Architecture::default(),
+            tags: Tags::new(),
+            peak_rps: 1.0,
+            cpu_ms: 100.0,
+            io_ms: 0.0,
+            parallelism: 1.0,
+            error_rate: 0.0,
+            used_memory_mb: 64,
+            curve: Vec::new(),
+            spread: None,
+            used_memory_sigma: 0.03,
+            insights: true,
+            invoked_via: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -40,6 +40,10 @@ pub struct FunctionSummary {
     pub architecture: Architecture,
     pub runtime: Option<String>,
     pub last_update_status: UpdateStatus,
+    /// Changes with every configuration change; writes that carry it fail (412) if someone
+    /// else changed the function since it was read.
+    #[serde(default)]
+    pub revision_id: Option<String>,
 }
 
 /// What GetFunction reports: the configuration plus tags and reserved concurrency.
@@ -57,11 +61,21 @@ pub struct AccountConcurrency {
     pub unreserved: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alias {
     pub name: String,
     pub arn: String,
     pub function_version: String,
+    /// A second version and the share of invocations routed to it (a canary).
+    #[serde(default)]
+    pub routing: Option<VersionWeight>,
+}
+
+/// `RoutingConfig.AdditionalVersionWeights`: one extra version and its share (0–1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionWeight {
+    pub version: String,
+    pub weight: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,8 +109,11 @@ pub struct Permission {
 }
 
 /// A partial UpdateFunctionConfiguration: only the fields right-sizing changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct FunctionConfigUpdate {
     pub memory_mb: Option<u32>,
     pub timeout_s: Option<u32>,
+    /// When set, the update fails (412) unless the function is still at this revision: it
+    /// never overwrites a concurrent deploy.
+    pub revision_id: Option<String>,
 }

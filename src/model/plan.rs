@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Tags;
 use super::alarm::AlarmSpec;
 use super::events::{Rule, RuleTarget};
-use super::lambda::{FunctionConfigUpdate, Permission};
+use super::lambda::{FunctionConfigUpdate, Permission, VersionWeight};
 use super::scaling::{ScalableDimension, ScalableTarget, ScalingPolicy};
 
 /// When a change runs. Every change of a phase finishes before the next phase starts; within a
@@ -78,10 +78,11 @@ pub enum ResourceKind {
     RuleTarget,
     Permission,
     FunctionConfig,
+    Canary,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::Topic,
         ResourceKind::Subscription,
         ResourceKind::Alarm,
@@ -94,6 +95,7 @@ impl ResourceKind {
         ResourceKind::RuleTarget,
         ResourceKind::Permission,
         ResourceKind::FunctionConfig,
+        ResourceKind::Canary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +112,7 @@ impl ResourceKind {
             ResourceKind::RuleTarget => "rule_target",
             ResourceKind::Permission => "permission",
             ResourceKind::FunctionConfig => "function_config",
+            ResourceKind::Canary => "canary",
         }
     }
 }
@@ -262,6 +265,23 @@ pub enum Write {
         function: String,
         update: FunctionConfigUpdate,
     },
+    /// Publish `$LATEST` as a version (only if still at `revision_id`) and route `weight` of
+    /// the alias's invocations to it, `primary` keeping the rest: a canary.
+    PublishAndRoute {
+        function: String,
+        alias: String,
+        primary: String,
+        weight: f64,
+        revision_id: Option<String>,
+    },
+    /// Point an alias at `version`, with an optional weighted second version (promote a canary
+    /// with `routing: None` and the canary as `version`; roll back with the old one).
+    RouteAlias {
+        function: String,
+        alias: String,
+        version: String,
+        routing: Option<VersionWeight>,
+    },
 }
 
 fn function_of_arn(arn: &str) -> String {
@@ -303,9 +323,9 @@ impl Write {
             | Write::DeleteProvisionedConcurrency { function, .. }
             | Write::AddPermission { function, .. }
             | Write::RemovePermission { function, .. }
-            | Write::UpdateFunctionConfiguration { function, .. } => {
-                ResourceKey::Function(function.clone())
-            }
+            | Write::UpdateFunctionConfiguration { function, .. }
+            | Write::PublishAndRoute { function, .. }
+            | Write::RouteAlias { function, .. } => ResourceKey::Function(function.clone()),
             Write::RegisterScalableTarget { target } => {
                 ResourceKey::Scalable(target.resource_id.clone())
             }

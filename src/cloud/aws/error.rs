@@ -136,6 +136,7 @@ pub(crate) fn classify(
         Some(429) => ErrorKind::Throttled,
         Some(404) => ErrorKind::NotFound,
         Some(409) => ErrorKind::Conflict,
+        Some(412) => ErrorKind::Precondition,
         Some(401 | 403) => ErrorKind::AccessDenied,
         Some(408) => ErrorKind::Transient,
         Some(s) if (500..600).contains(&s) => ErrorKind::Transient,
@@ -194,6 +195,9 @@ fn classify_code(code: &str) -> Option<ErrorKind> {
         // Lambda: the function's VPC connection is being re-established.
         | "ResourceNotReadyException" => ErrorKind::Transient,
 
+        // Lambda's answer to a stale RevisionId: someone else changed the function.
+        "PreconditionFailedException" | "PreconditionFailed" => ErrorKind::Precondition,
+
         "ValidationError"
         | "ValidationException"
         | "MissingParameter"
@@ -246,6 +250,11 @@ mod tests {
                 ErrorKind::NotFound,
             ),
             ("ResourceConflictException", Some(409), ErrorKind::Conflict),
+            (
+                "PreconditionFailedException",
+                Some(412),
+                ErrorKind::Precondition,
+            ),
             ("ConcurrentUpdateException", Some(400), ErrorKind::Conflict),
             (
                 "ConcurrentModificationException",

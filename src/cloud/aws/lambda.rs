@@ -18,7 +18,7 @@ use super::{missing, to_i32, to_u32};
 use crate::cloud::{CloudError, CloudResult, ErrorKind, LambdaApi, Op};
 use crate::model::{
     AccountConcurrency, Alias, Architecture, FunctionConfigUpdate, FunctionDetail, FunctionSummary,
-    Page, Permission, ProvisionedConcurrency, ProvisionedStatus, Tags, UpdateStatus,
+    Page, Permission, ProvisionedConcurrency, ProvisionedStatus, Tags, UpdateStatus, VersionWeight,
 };
 
 /// The most ListFunctions and ListProvisionedConcurrencyConfigs accept as `MaxItems`.
@@ -59,6 +59,7 @@ modeled_retry_after!(
     list_aliases::ListAliasesError,
     publish_version::PublishVersionError,
     create_alias::CreateAliasError,
+    update_alias::UpdateAliasError,
     list_provisioned_concurrency_configs::ListProvisionedConcurrencyConfigsError,
     get_provisioned_concurrency_config::GetProvisionedConcurrencyConfigError,
     put_provisioned_concurrency_config::PutProvisionedConcurrencyConfigError,
@@ -109,6 +110,30 @@ fn summary(op: Op, f: &FunctionConfiguration) -> CloudResult<FunctionSummary> {
             Some(LastUpdateStatus::Failed) => UpdateStatus::Failed,
             _ => UpdateStatus::Successful,
         },
+        revision_id: f.revision_id().map(str::to_owned),
+    })
+}
+
+/// An alias as the SDK reports it (list, create and update share the shape).
+fn alias_of(
+    op: Op,
+    name: Option<&str>,
+    arn: Option<&str>,
+    version: Option<&str>,
+    routing: Option<&aws_sdk_lambda::types::AliasRoutingConfiguration>,
+) -> CloudResult<Alias> {
+    let routing = routing
+        .and_then(|r| r.additional_version_weights())
+        .and_then(|w| w.iter().next())
+        .map(|(version, weight)| VersionWeight {
+            version: version.clone(),
+            weight: *weight,
+        });
+    Ok(Alias {
+        name: name.ok_or_else(|| missing(op, "Name"))?.to_owned(),
+        arn: arn.ok_or_else(|| missing(op, "AliasArn"))?.to_owned(),
+        function_version: version.unwrap_or_default().to_owned(),
+        routing,
     })
 }
 
@@ -286,17 +311,13 @@ impl LambdaApi for AwsLambda {
             .aliases()
             .iter()
             .map(|a| {
-                Ok(Alias {
-                    name: a
-                        .name()
-                        .ok_or_else(|| missing(OP, "Aliases[].Name"))?
-                        .to_owned(),
-                    arn: a
-                        .alias_arn()
-                        .ok_or_else(|| missing(OP, "Aliases[].AliasArn"))?
-                        .to_owned(),
-                    function_version: a.function_version().unwrap_or_default().to_owned(),
-                })
+                alias_of(
+                    OP,
+                    a.name(),
+                    a.alias_arn(),
+                    a.function_version(),
+                    a.routing_config(),
+                )
             })
             .collect::<CloudResult<_>>()?;
         Ok(Page {
@@ -305,12 +326,17 @@ impl LambdaApi for AwsLambda {
         })
     }
 
-    async fn publish_version(&self, function: &str) -> CloudResult<String> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision_id: Option<&str>,
+    ) -> CloudResult<String> {
         const OP: Op = Op::PublishVersion;
         let out = self
             .client
             .publish_version()
             .function_name(function)
+            .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
             .map_err(lambda_err(OP))?;
@@ -330,14 +356,49 @@ impl LambdaApi for AwsLambda {
             .send()
             .await
             .map_err(lambda_err(OP))?;
-        Ok(Alias {
-            name: out.name().unwrap_or(alias).to_owned(),
-            arn: out
-                .alias_arn()
-                .ok_or_else(|| missing(OP, "AliasArn"))?
-                .to_owned(),
-            function_version: out.function_version().unwrap_or(version).to_owned(),
-        })
+        alias_of(
+            OP,
+            out.name().or(Some(alias)),
+            out.alias_arn(),
+            out.function_version().or(Some(version)),
+            out.routing_config(),
+        )
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        routing: Option<&VersionWeight>,
+    ) -> CloudResult<Alias> {
+        const OP: Op = Op::UpdateAlias;
+        // An empty map removes the routing; leaving it out would keep the old one.
+        let weights: std::collections::HashMap<String, f64> = routing
+            .map(|r| (r.version.clone(), r.weight))
+            .into_iter()
+            .collect();
+        let out = self
+            .client
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(version)
+            .routing_config(
+                aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(weights))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(lambda_err(OP))?;
+        alias_of(
+            OP,
+            out.name().or(Some(alias)),
+            out.alias_arn(),
+            out.function_version().or(Some(version)),
+            out.routing_config(),
+        )
     }
 
     async fn list_provisioned_concurrency_configs(
@@ -539,6 +600,7 @@ impl LambdaApi for AwsLambda {
             .function_name(function)
             .set_memory_size(update.memory_mb.map(to_i32))
             .set_timeout(update.timeout_s.map(to_i32))
+            .set_revision_id(update.revision_id.clone())
             .send()
             .await
             .map_err(lambda_err(Op::UpdateFunctionConfiguration))?;

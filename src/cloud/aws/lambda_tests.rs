@@ -450,3 +450,125 @@ async fn account_settings_concurrency() {
         }
     );
 }
+
+#[tokio::test]
+async fn right_sizing_writes_carry_the_revision_and_a_stale_one_is_a_precondition_failure() {
+    use aws_sdk_lambda::operation::publish_version::PublishVersionOutput;
+    use aws_sdk_lambda::operation::update_alias::UpdateAliasOutput;
+    use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput;
+    use aws_sdk_lambda::types::AliasRoutingConfiguration;
+
+    let stale = mock!(Client::update_function_configuration)
+        .match_requests(|r| r.revision_id() == Some("rev-old") && r.memory_size() == Some(768))
+        .then_http_response(|| {
+            http_error(
+                412,
+                "PreconditionFailedException",
+                None,
+                "The Revision Id provided does not match the latest Revision Id.",
+            )
+        });
+    let current = mock!(Client::update_function_configuration)
+        .match_requests(|r| r.revision_id() == Some("rev-1") && r.memory_size() == Some(768))
+        .then_output(|| {
+            UpdateFunctionConfigurationOutput::builder()
+                .revision_id("rev-2")
+                .build()
+        });
+    let publish = mock!(Client::publish_version)
+        .match_requests(|r| r.function_name() == Some("api") && r.revision_id() == Some("rev-2"))
+        .then_output(|| PublishVersionOutput::builder().version("7").build());
+    let route = mock!(Client::update_alias)
+        .match_requests(|r| {
+            r.name() == Some("live")
+                && r.function_version() == Some("6")
+                && r.routing_config()
+                    .and_then(|c| c.additional_version_weights())
+                    .and_then(|w| w.get("7"))
+                    == Some(&0.1)
+        })
+        .then_output(|| {
+            UpdateAliasOutput::builder()
+                .name("live")
+                .alias_arn("arn:aws:lambda:us-east-1:1:function:api:live")
+                .function_version("6")
+                .routing_config(
+                    AliasRoutingConfiguration::builder()
+                        .additional_version_weights("7", 0.1)
+                        .build(),
+                )
+                .build()
+        });
+    let promote = mock!(Client::update_alias)
+        .match_requests(|r| {
+            r.function_version() == Some("7")
+                && r.routing_config()
+                    .and_then(|c| c.additional_version_weights())
+                    .is_some_and(|w| w.is_empty())
+        })
+        .then_output(|| {
+            UpdateAliasOutput::builder()
+                .name("live")
+                .alias_arn("arn:aws:lambda:us-east-1:1:function:api:live")
+                .function_version("7")
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_lambda,
+        RuleMode::MatchAny,
+        [&stale, &current, &publish, &route, &promote]
+    );
+    let lambda = AwsLambda::new(client);
+    let update = |rev: &str| FunctionConfigUpdate {
+        memory_mb: Some(768),
+        timeout_s: None,
+        revision_id: Some(rev.to_string()),
+    };
+    let e = lambda
+        .update_function_configuration("api", &update("rev-old"))
+        .await
+        .err();
+    assert_eq!(
+        e.map(|e| (e.kind, e.code)),
+        Some((
+            crate::cloud::ErrorKind::Precondition,
+            Some("PreconditionFailedException".into())
+        ))
+    );
+    assert!(!crate::cloud::ErrorKind::Precondition.is_retryable());
+    lambda
+        .update_function_configuration("api", &update("rev-1"))
+        .await
+        .expect("current revision");
+    let version = lambda
+        .publish_version("api", Some("rev-2"))
+        .await
+        .expect("publish");
+    let routing = VersionWeight {
+        version,
+        weight: 0.1,
+    };
+    let alias = lambda
+        .update_alias("api", "live", "6", Some(&routing))
+        .await
+        .expect("route");
+    assert_eq!(alias.routing, Some(routing));
+    let alias = lambda
+        .update_alias("api", "live", "7", None)
+        .await
+        .expect("promote");
+    assert_eq!(
+        (alias.function_version.as_str(), alias.routing),
+        ("7", None)
+    );
+    assert_eq!(
+        (
+            stale.num_calls(),
+            current.num_calls(),
+            publish.num_calls(),
+            route.num_calls(),
+            promote.num_calls()
+        ),
+        (1, 1, 1, 1, 1)
+    );
+}

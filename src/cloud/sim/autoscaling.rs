@@ -414,7 +414,7 @@ mod tests {
         let cloud = acct.cloud();
         let v = cloud
             .lambda
-            .publish_version("api")
+            .publish_version("api", None)
             .await
             .unwrap_or_default();
         assert!(cloud.lambda.create_alias("api", "live", &v).await.is_ok());
@@ -552,9 +552,7 @@ mod tests {
                 for i in 0..60 {
                     f.aliases.insert(
                         format!("a{i:02}"),
-                        super::super::AliasRecord {
-                            function_version: "1".into(),
-                        },
+                        super::super::AliasRecord::new("1".into()),
                     );
                 }
             }

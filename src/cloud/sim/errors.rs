@@ -55,3 +55,8 @@ pub(crate) fn throttled(op: Op) -> CloudError {
             .with_code("ThrottlingException"),
     }
 }
+
+/// Lambda's 412: a write named a revision the function is no longer at.
+pub(crate) fn precondition(op: Op, message: impl Into<String>) -> CloudError {
+    CloudError::new(ErrorKind::Precondition, op, message).with_code("PreconditionFailedException")
+}

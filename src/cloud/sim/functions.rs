@@ -5,11 +5,12 @@
 use crate::cloud::CloudResult;
 use crate::model::{
     AccountConcurrency, Alias, FunctionConfigUpdate, FunctionDetail, FunctionSummary, Page, Tags,
-    UpdateStatus,
+    UpdateStatus, VersionWeight,
 };
 
 use super::state::{
-    AliasRecord, MIN_UNRESERVED, SimFunctionState, SimState, UPDATE_IN_PROGRESS_FOR, VersionRecord,
+    AliasRecord, MIN_UNRESERVED, PastAlias, SimFunctionState, SimState, UPDATE_IN_PROGRESS_FOR,
+    VersionRecord,
 };
 use super::{Cx, paging, tagging};
 
@@ -31,6 +32,21 @@ fn summary(st: &SimState, f: &SimFunctionState) -> FunctionSummary {
         architecture: f.architecture,
         runtime: f.runtime.clone(),
         last_update_status: f.last_update_status,
+        revision_id: Some(f.revision_id()),
+    }
+}
+
+/// Lambda's 412 when a write names a revision the function is no longer at.
+fn check_revision(cx: &Cx<'_>, f: &SimFunctionState, revision_id: Option<&str>) -> CloudResult<()> {
+    match revision_id {
+        Some(r) if r != f.revision_id() => Err(super::errors::precondition(
+            cx.op,
+            format!(
+                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id ({})",
+                f.name
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -122,6 +138,8 @@ pub(crate) fn update_configuration(
     let busy = cx.conflict(format!(
         "The operation cannot be performed at this time. An update is in progress for resource: {arn}"
     ));
+    let current = function(cx, name)?.clone();
+    check_revision(cx, &current, update.revision_id.as_deref())?;
     let f = function(cx, name)?;
     if f.last_update_status == UpdateStatus::InProgress {
         return Err(busy);
@@ -160,11 +178,17 @@ pub(crate) fn untag(cx: &mut Cx<'_>, arn: &str, keys: &[String]) -> CloudResult<
 }
 
 /// Publishes `$LATEST`; when nothing changed since the last version, returns that version.
-pub(crate) fn publish_version(cx: &mut Cx<'_>, name: &str) -> CloudResult<String> {
+pub(crate) fn publish_version(
+    cx: &mut Cx<'_>,
+    name: &str,
+    revision_id: Option<&str>,
+) -> CloudResult<String> {
     let arn = cx.st.function_arn(name);
     let busy = cx.conflict(format!(
         "The operation cannot be performed at this time. An update is in progress for resource: {arn}"
     ));
+    let current = function(cx, name)?.clone();
+    check_revision(cx, &current, revision_id)?;
     let f = function(cx, name)?;
     if f.last_update_status == UpdateStatus::InProgress {
         return Err(busy);
@@ -180,6 +204,7 @@ pub(crate) fn publish_version(cx: &mut Cx<'_>, name: &str) -> CloudResult<String
         VersionRecord {
             memory_mb: f.memory_mb,
             revision: f.revision,
+            timeout_s: f.timeout_s,
         },
     );
     Ok(v.to_string())
@@ -189,6 +214,25 @@ fn alias_arn(st: &SimState, function: &str, alias: &str) -> String {
     format!("{}:{alias}", st.function_arn(function))
 }
 
+fn alias_of(st: &SimState, function: &str, alias: &str, rec: &AliasRecord) -> Alias {
+    Alias {
+        name: alias.to_string(),
+        arn: alias_arn(st, function, alias),
+        function_version: rec.function_version.clone(),
+        routing: rec.routing.as_ref().map(|(version, weight)| VersionWeight {
+            version: version.clone(),
+            weight: *weight,
+        }),
+    }
+}
+
+fn version_exists(f: &SimFunctionState, version: &str) -> bool {
+    version == "$LATEST"
+        || version
+            .parse::<u32>()
+            .is_ok_and(|v| f.versions.contains_key(&v))
+}
+
 pub(crate) fn list_aliases(
     cx: &mut Cx<'_>,
     name: &str,
@@ -196,14 +240,10 @@ pub(crate) fn list_aliases(
 ) -> CloudResult<Page<Alias>> {
     let op = cx.op;
     let f = function(cx, name)?.clone();
-    let items = f.aliases.iter().map(|(a, rec)| {
-        let alias = Alias {
-            name: a.clone(),
-            arn: alias_arn(cx.st, name, a),
-            function_version: rec.function_version.clone(),
-        };
-        (a.clone(), alias)
-    });
+    let items = f
+        .aliases
+        .iter()
+        .map(|(a, rec)| (a.clone(), alias_of(cx.st, name, a, rec)));
     paging::page(op, items, next, paging::LIST_ALIASES)
 }
 
@@ -233,22 +273,72 @@ pub(crate) fn create_alias(
     if f.aliases.contains_key(alias) {
         return Err(exists);
     }
-    let version_exists = version == "$LATEST"
-        || version
-            .parse::<u32>()
-            .is_ok_and(|v| f.versions.contains_key(&v));
-    if !version_exists {
+    if !version_exists(f, version) {
         return Err(no_version);
     }
-    f.aliases.insert(
-        alias.to_string(),
-        AliasRecord {
-            function_version: version.to_string(),
-        },
-    );
+    f.aliases
+        .insert(alias.to_string(), AliasRecord::new(version.to_string()));
     Ok(Alias {
         name: alias.to_string(),
         arn,
         function_version: version.to_string(),
+        routing: None,
     })
+}
+
+/// Points an alias at a version, with an optional weighted second version. As in AWS, the
+/// routed version must be a published version other than the primary, and the primary must
+/// not be `$LATEST` when routing.
+pub(crate) fn update_alias(
+    cx: &mut Cx<'_>,
+    name: &str,
+    alias: &str,
+    version: &str,
+    routing: Option<&VersionWeight>,
+) -> CloudResult<Alias> {
+    let now = cx.now;
+    let missing_alias = cx.not_found(format!(
+        "Alias not found: {}",
+        alias_arn(cx.st, name, alias)
+    ));
+    let no_version = |v: &str| format!("Function not found: {}:{v}", cx.st.function_arn(name));
+    let (bad_primary, bad_routed) = (no_version(version), routing.map(|r| no_version(&r.version)));
+    if let Some(r) = routing {
+        if !(0.0..=1.0).contains(&r.weight) {
+            return Err(cx.invalid(format!("FunctionWeight {} is outside 0.0-1.0", r.weight)));
+        }
+        if r.version == version || r.version == "$LATEST" || version == "$LATEST" {
+            return Err(cx.invalid(
+                "routing needs two different published versions (not $LATEST)".to_string(),
+            ));
+        }
+    }
+    let f = function(cx, name)?.clone();
+    if !f.aliases.contains_key(alias) {
+        return Err(missing_alias);
+    }
+    if !version_exists(&f, version) {
+        return Err(cx.not_found(bad_primary));
+    }
+    if let (Some(r), Some(msg)) = (routing, bad_routed)
+        && !version_exists(&f, &r.version)
+    {
+        return Err(cx.not_found(msg));
+    }
+    let f = function(cx, name)?;
+    let Some(rec) = f.aliases.get_mut(alias) else {
+        return Err(missing_alias);
+    };
+    let routing = routing.map(|r| (r.version.clone(), r.weight));
+    if rec.function_version != version || rec.routing != routing {
+        rec.history.push(PastAlias {
+            until: now,
+            function_version: rec.function_version.clone(),
+            routing: rec.routing.clone(),
+        });
+        rec.function_version = version.to_string();
+        rec.routing = routing;
+    }
+    let rec = rec.clone();
+    Ok(alias_of(cx.st, name, alias, &rec))
 }

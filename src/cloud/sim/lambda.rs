@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::cloud::{CloudResult, LambdaApi, Op};
 use crate::model::{
     AccountConcurrency, Alias, FunctionConfigUpdate, FunctionDetail, FunctionSummary, Page,
-    Permission, ProvisionedConcurrency, Tags,
+    Permission, ProvisionedConcurrency, Tags, VersionWeight,
 };
 
 use super::{SimAccount, functions, provisioned};
@@ -63,9 +63,26 @@ impl LambdaApi for SimAccount {
         .await
     }
 
-    async fn publish_version(&self, function: &str) -> CloudResult<String> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        revision_id: Option<&str>,
+    ) -> CloudResult<String> {
         self.call(Op::PublishVersion, |cx| {
-            functions::publish_version(cx, function)
+            functions::publish_version(cx, function, revision_id)
+        })
+        .await
+    }
+
+    async fn update_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        routing: Option<&VersionWeight>,
+    ) -> CloudResult<Alias> {
+        self.call(Op::UpdateAlias, |cx| {
+            functions::update_alias(cx, function, alias, version, routing)
         })
         .await
     }
@@ -251,6 +268,7 @@ mod tests {
         let up = FunctionConfigUpdate {
             memory_mb: Some(1_024),
             timeout_s: None,
+            ..Default::default()
         };
         assert!(
             lambda
@@ -271,7 +289,11 @@ mod tests {
             ))
         );
         assert_eq!(
-            lambda.publish_version("api").await.err().map(|e| e.kind),
+            lambda
+                .publish_version("api", None)
+                .await
+                .err()
+                .map(|e| e.kind),
             Some(ErrorKind::Conflict)
         );
         clock.advance(Duration::from_secs(5));
@@ -290,6 +312,7 @@ mod tests {
         let bad = FunctionConfigUpdate {
             memory_mb: Some(64),
             timeout_s: None,
+            ..Default::default()
         };
         clock.advance(MINUTE);
         let e = lambda
@@ -314,10 +337,13 @@ mod tests {
             .err();
         assert_eq!(e.map(|e| e.kind), Some(ErrorKind::NotFound));
 
-        let v = lambda.publish_version("api").await.unwrap_or_default();
+        let v = lambda
+            .publish_version("api", None)
+            .await
+            .unwrap_or_default();
         assert_eq!(v, "1");
         assert_eq!(
-            lambda.publish_version("api").await.ok().as_deref(),
+            lambda.publish_version("api", None).await.ok().as_deref(),
             Some("1"),
             "unchanged $LATEST"
         );
@@ -363,7 +389,10 @@ mod tests {
         );
 
         // More than the unreserved pool can spare (900 of 1,000 with 100 kept free) fails.
-        let v = lambda.publish_version("big").await.unwrap_or_default();
+        let v = lambda
+            .publish_version("big", None)
+            .await
+            .unwrap_or_default();
         assert!(lambda.create_alias("big", "live", &v).await.is_ok());
         assert!(
             lambda

@@ -207,6 +207,7 @@ async fn past_minutes_keep_the_memory_in_force_at_the_time_and_a_change_causes_c
     let update = FunctionConfigUpdate {
         memory_mb: Some(1_769),
         timeout_s: None,
+        ..Default::default()
     };
     assert!(
         cloud
@@ -308,7 +309,7 @@ async fn provisioned_concurrency_metrics_appear_once_the_alias_is_ready() {
     let (_acct, clock, cloud) = evening(vec![sim_function("api", 1_024)]);
     let v = cloud
         .lambda
-        .publish_version("api")
+        .publish_version("api", None)
         .await
         .unwrap_or_default();
     assert!(cloud.lambda.create_alias("api", "live", &v).await.is_ok());
@@ -391,4 +392,230 @@ async fn results_are_newest_first_and_large_reads_are_paged_at_100800_points() {
     let total = points + second.series.iter().map(|s| s.points.len()).sum::<usize>();
     assert_eq!(total, 80 * s0.points.len());
     assert!(first.series.iter().any(|s| !s.complete));
+}
+
+fn insights_metric(function: &str, name: &str) -> MetricId {
+    MetricId::new(
+        "LambdaInsights",
+        name,
+        vec![Dimension::new("function_name", function)],
+    )
+}
+
+fn version_metric(function: &str, alias: &str, version: &str, name: &str) -> MetricId {
+    MetricId::new(
+        "AWS/Lambda",
+        name,
+        vec![
+            Dimension::new("FunctionName", function),
+            Dimension::new("Resource", format!("{function}:{alias}")),
+            Dimension::new("ExecutedVersion", version),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_measured_curve_replaces_the_formula_and_matches_the_oracle() {
+    let f = |mem| SimFunction {
+        curve: vec![(128, 2_400.0), (512, 610.0), (2_048, 300.0)],
+        spread: Some(0.2),
+        peak_rps: 30.0,
+        ..sim_function("measured", mem)
+    };
+    for (mem, median) in [(128, 2_400.0), (512, 610.0), (1_024, 427.8), (4_096, 300.0)] {
+        let p95 = p95_over_peak_hour(f(mem)).await;
+        // The oracle: exp(ln median + 1.645 σ), up to the minutes' own noise (±5 %).
+        let (acct, _) = account(vec![f(mem)]);
+        let truth = acct.true_duration_ms("measured", mem, 95.0).unwrap_or(0.0);
+        let expect = median * (1.645 * 0.2_f64).exp();
+        assert!(
+            (truth / expect - 1.0).abs() < 0.01,
+            "{mem} MB: oracle {truth} vs {expect}"
+        );
+        assert!(
+            (p95 / truth - 1.0).abs() < 0.08,
+            "{mem} MB: p95 {p95} vs oracle {truth}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn insights_metrics_exist_only_where_the_extension_is_on_and_report_cpu_time() {
+    let on = SimFunction {
+        cpu_ms: 250.0,
+        peak_rps: 20.0,
+        ..sim_function("with", 512)
+    };
+    let off = SimFunction {
+        insights: false,
+        peak_rps: 20.0,
+        ..sim_function("without", 512)
+    };
+    let (_acct, clock, cloud) = evening(vec![on, off]);
+    let start = clock.now() - 2 * HOUR;
+    let got = one_point_each(
+        &cloud,
+        &[
+            q(
+                "a",
+                insights_metric("with", "cpu_total_time"),
+                3_600,
+                "Average",
+            ),
+            q(
+                "b",
+                insights_metric("with", "used_memory_max"),
+                3_600,
+                "Maximum",
+            ),
+            q(
+                "c",
+                insights_metric("without", "used_memory_max"),
+                3_600,
+                "Maximum",
+            ),
+        ],
+        start,
+    )
+    .await;
+    let cpu = got[0].unwrap_or(0.0);
+    assert!((cpu / 250.0 - 1.0).abs() < 0.05, "cpu_total_time {cpu}");
+    assert!(got[1].is_some());
+    assert_eq!(got[2], None, "no Insights, no LambdaInsights metrics");
+}
+
+#[tokio::test]
+async fn memory_below_what_is_used_kills_that_share_of_invocations() {
+    let tight = SimFunction {
+        used_memory_mb: 500,
+        used_memory_sigma: 0.05,
+        peak_rps: 40.0,
+        error_rate: 0.0,
+        ..sim_function("tight", 512)
+    };
+    let (acct, clock, cloud) = evening(vec![tight]);
+    let start = clock.now() - 2 * HOUR;
+    let got = one_point_each(
+        &cloud,
+        &[
+            q("e", lambda_metric("tight", "Errors"), 3_600, "Sum"),
+            q("i", lambda_metric("tight", "Invocations"), 3_600, "Sum"),
+        ],
+        start,
+    )
+    .await;
+    let (errors, invocations) = (got[0].unwrap_or(0.0), got[1].unwrap_or(1.0));
+    let share = acct.true_oom_share("tight", 512).unwrap_or(0.0);
+    assert!(share > 0.2 && share < 0.5, "{share}");
+    assert!(
+        ((errors / invocations) / share - 1.0).abs() < 0.1,
+        "{errors}/{invocations} vs {share}"
+    );
+    assert_eq!(acct.true_oom_share("tight", 1_024), Some(0.0));
+}
+
+#[tokio::test]
+async fn an_alias_canary_splits_traffic_by_version_at_each_versions_memory() {
+    let f = SimFunction {
+        invoked_via: Some("live".into()),
+        cpu_ms: 400.0,
+        io_ms: 10.0,
+        peak_rps: 60.0,
+        ..sim_function("api", 1_024)
+    };
+    let (acct, clock, cloud) = evening(vec![f]);
+    let lambda = &cloud.lambda;
+    let v1 = lambda.publish_version("api", None).await.expect("v1");
+    lambda
+        .create_alias("api", "live", &v1)
+        .await
+        .expect("alias");
+    // $LATEST changes, but callers go through `live`, still on version 1.
+    let rev = lambda
+        .get_function("api")
+        .await
+        .expect("get")
+        .summary
+        .revision_id;
+    let update = FunctionConfigUpdate {
+        memory_mb: Some(512),
+        revision_id: rev.clone(),
+        ..Default::default()
+    };
+    lambda
+        .update_function_configuration("api", &update)
+        .await
+        .expect("update");
+    // A stale revision is refused with 412.
+    let stale = lambda
+        .update_function_configuration("api", &update)
+        .await
+        .err()
+        .map(|e| (e.kind, e.code));
+    assert_eq!(
+        stale,
+        Some((
+            crate::cloud::ErrorKind::Precondition,
+            Some("PreconditionFailedException".into())
+        ))
+    );
+    clock.advance(Duration::from_secs(10));
+    let v2 = lambda.publish_version("api", None).await.expect("v2");
+    let canary = crate::model::VersionWeight {
+        version: v2.clone(),
+        weight: 0.25,
+    };
+    let routed_at = clock.now();
+    lambda
+        .update_alias("api", "live", &v1, Some(&canary))
+        .await
+        .expect("route");
+    clock.advance(2 * HOUR);
+    let start = routed_at + 10 * MINUTE;
+    let series = |v: &str, m: &str, s: &str| {
+        q(
+            &format!("q{v}{m}{s}").to_lowercase(),
+            version_metric("api", "live", v, m),
+            3_600,
+            s,
+        )
+    };
+    let got = one_point_each(
+        &cloud,
+        &[
+            series(&v1, "Invocations", "Sum"),
+            series(&v2, "Invocations", "Sum"),
+            series(&v1, "Duration", "Average"),
+            series(&v2, "Duration", "Average"),
+            q("all", lambda_metric("api", "Invocations"), 3_600, "Sum"),
+        ],
+        start,
+    )
+    .await;
+    let (n1, n2, d1, d2, all) = (
+        got[0].unwrap_or(0.0),
+        got[1].unwrap_or(0.0),
+        got[2].unwrap_or(0.0),
+        got[3].unwrap_or(0.0),
+        got[4].unwrap_or(0.0),
+    );
+    assert!(((n2 / (n1 + n2)) / 0.25 - 1.0).abs() < 0.1, "{n1} {n2}");
+    assert!(
+        ((n1 + n2) / all - 1.0).abs() < 0.01,
+        "parts add up: {n1} + {n2} vs {all}"
+    );
+    // Version 2 has half the memory of version 1: CPU-bound work takes about twice as long.
+    assert!(d2 / d1 > 1.7 && d2 / d1 < 2.2, "{d1} {d2}");
+    // An invalid routing is refused as AWS would.
+    let bad = crate::model::VersionWeight {
+        version: v1.clone(),
+        weight: 0.1,
+    };
+    assert!(
+        lambda
+            .update_alias("api", "live", &v1, Some(&bad))
+            .await
+            .is_err()
+    );
+    drop(acct);
 }

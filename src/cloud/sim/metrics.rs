@@ -363,6 +363,7 @@ fn evaluate_all(
                     name,
                     metric,
                     qualifier,
+                    executed_version,
                 }) => snap.functions.get(name).map(|f| {
                     let mut agg = Agg::default();
                     if qualifier.as_ref().is_some_and(|q| !f.has_qualifier(q)) {
@@ -376,8 +377,8 @@ fn evaluate_all(
                         let fm = local
                             .entry(m)
                             .or_insert_with(|| cached_minute(cache, snap, f, m));
-                        let q = qualifier.as_deref();
-                        if let Some(v) = function_values(fm, *metric, q, with_distribution) {
+                        let (q, v) = (qualifier.as_deref(), executed_version.as_deref());
+                        if let Some(v) = function_values(fm, *metric, q, v, with_distribution) {
                             agg.merge(v);
                         }
                     }

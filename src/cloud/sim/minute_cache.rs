@@ -49,21 +49,39 @@ impl MinuteCache {
 /// Identifies one function minute by everything `traffic::function_minute` reads.
 pub(crate) fn fingerprint(seed: u64, f: &SimFunctionState, unreserved: u32, minute: u64) -> u64 {
     let start = minute_start(minute);
-    let (memory, reserved) = f.config_at(start);
+    let (_, reserved) = f.config_at(start);
     let t = &f.traffic;
     let mut h = mix(seed ^ hash_str(&f.name));
     let mut add = |v: u64| h = mix(h ^ v);
     add(minute);
-    add(u64::from(memory));
+    for (version, share, memory, timeout) in f.serving_at(start) {
+        add(hash_str(&version));
+        add(share.to_bits());
+        add(u64::from(memory));
+        add(u64::from(timeout));
+    }
     add(reserved.map_or(u64::MAX, u64::from));
     if reserved.is_none() {
         add(u64::from(unreserved));
     }
-    add(u64::from(f.timeout_s));
-    for v in [t.peak_rps, t.cpu_ms, t.io_ms, t.parallelism, t.error_rate] {
+    for v in [
+        t.peak_rps,
+        t.cpu_ms,
+        t.io_ms,
+        t.parallelism,
+        t.error_rate,
+        t.used_memory_sigma,
+        t.spread.unwrap_or(-1.0),
+    ] {
         add(v.to_bits());
     }
     add(u64::from(t.used_memory_mb));
+    add(u64::from(t.insights));
+    add(t.invoked_via.as_deref().map_or(0, hash_str));
+    for (m, d) in &t.curve {
+        add(u64::from(*m));
+        add(d.to_bits());
+    }
     for (q, n) in f.provisioned_at(start) {
         add(hash_str(q));
         add(u64::from(n));

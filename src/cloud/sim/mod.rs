@@ -235,6 +235,28 @@ impl SimAccount {
         f(&mut st)
     }
 
+    /// A function's true duration percentile (ms) at a memory size, from the traffic model
+    /// itself, without the minute-to-minute noise: the right-sizing benchmark's oracle. `None`
+    /// for an unknown function.
+    pub fn true_duration_ms(&self, function: &str, memory_mb: u32, percentile: f64) -> Option<f64> {
+        let st = lock(&self.state);
+        let f = st.functions.get(function)?;
+        let sigma = traffic::duration_sigma(st.seed, f);
+        let mean = traffic::true_mean_ms(&f.traffic, sigma, memory_mb);
+        let mu = mean.max(1e-9).ln() - sigma * sigma / 2.0;
+        let z = stats::norm_quantile(percentile / 100.0);
+        Some((mu + sigma * z).exp())
+    }
+
+    /// The share of a function's invocations killed for memory at a memory size.
+    pub fn true_oom_share(&self, function: &str, memory_mb: u32) -> Option<f64> {
+        let st = lock(&self.state);
+        Some(traffic::oom_share(
+            &st.functions.get(function)?.traffic,
+            memory_mb,
+        ))
+    }
+
     /// Writes the state to `state_file`, if there is one (atomically: temp file, then rename).
     pub fn save(&self) -> Result<(), SimError> {
         let Some(path) = &self.state_file else {

@@ -128,6 +128,7 @@ mod tests {
         let up = FunctionConfigUpdate {
             memory_mb: Some(1_024),
             timeout_s: None,
+            ..Default::default()
         };
         assert!(
             cloud

@@ -22,6 +22,7 @@ pub(crate) enum FnMetric {
     MemoryUtilization,
     InitDuration,
     TotalMemory,
+    CpuTotalTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,9 @@ pub(crate) enum Generated {
         metric: FnMetric,
         /// The `Resource` dimension's alias or version, if given.
         qualifier: Option<String>,
+        /// The `ExecutedVersion` dimension: the share of the alias's traffic one version
+        /// served.
+        executed_version: Option<String>,
     },
     Table {
         name: String,
@@ -81,6 +85,7 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                     name: name.to_string(),
                     metric,
                     qualifier: None,
+                    executed_version: None,
                 }),
                 [("FunctionName", name), ("Resource", resource)] => {
                     let qualifier = resource.strip_prefix(name)?.strip_prefix(':')?;
@@ -88,6 +93,20 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                         name: name.to_string(),
                         metric,
                         qualifier: Some(qualifier.to_string()),
+                        executed_version: None,
+                    })
+                }
+                [
+                    ("ExecutedVersion", version),
+                    ("FunctionName", name),
+                    ("Resource", resource),
+                ] if !provisioned_only => {
+                    let qualifier = resource.strip_prefix(name)?.strip_prefix(':')?;
+                    Some(Generated::Function {
+                        name: name.to_string(),
+                        metric,
+                        qualifier: Some(qualifier.to_string()),
+                        executed_version: Some(version.to_string()),
                     })
                 }
                 _ => None,
@@ -99,6 +118,7 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                 "memory_utilization" => FnMetric::MemoryUtilization,
                 "init_duration" => FnMetric::InitDuration,
                 "total_memory" => FnMetric::TotalMemory,
+                "cpu_total_time" => FnMetric::CpuTotalTime,
                 _ => return None,
             };
             match dims.as_slice() {
@@ -106,6 +126,7 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                     name: name.to_string(),
                     metric,
                     qualifier: None,
+                    executed_version: None,
                 }),
                 _ => None,
             }
@@ -150,8 +171,34 @@ pub(crate) fn function_values(
     m: &FunctionMinute,
     metric: FnMetric,
     qualifier: Option<&str>,
+    executed_version: Option<&str>,
     with_distribution: bool,
 ) -> Option<Agg> {
+    let insights = matches!(
+        metric,
+        FnMetric::UsedMemoryMax
+            | FnMetric::MemoryUtilization
+            | FnMetric::InitDuration
+            | FnMetric::TotalMemory
+            | FnMetric::CpuTotalTime
+    );
+    if insights && !m.insights {
+        return None;
+    }
+    let provisioned_metric = matches!(
+        metric,
+        FnMetric::PcUtilization | FnMetric::PcExecutions | FnMetric::PcSpillover
+    );
+    // Traffic by alias exists only for the alias callers go through.
+    if let (Some(via), Some(q), false) = (&m.via, qualifier, provisioned_metric)
+        && via != q
+    {
+        return None;
+    }
+    let m = match executed_version {
+        Some(v) => m.part(v)?,
+        None => m,
+    };
     let dist = |a: &Agg| {
         if with_distribution {
             a.clone()
@@ -189,6 +236,7 @@ pub(crate) fn function_values(
             let mem = f64::from(m.memory_mb);
             Agg::counter(mem * inv as f64, inv as f64, mem, mem)
         }),
+        FnMetric::CpuTotalTime => ran.map(|_| dist(m.cpu_time())),
     }
 }
 

@@ -88,6 +88,30 @@ pub struct TrafficProfile {
     pub parallelism: f64,
     pub error_rate: f64,
     pub used_memory_mb: u32,
+    /// Median duration (ms) at given memory sizes, replacing the cpu/io formula when set.
+    #[serde(default)]
+    pub curve: Vec<(u32, f64)>,
+    /// Lognormal shape of per-invocation durations; `None` for a seeded 0.25–0.45.
+    #[serde(default)]
+    pub spread: Option<f64>,
+    /// Lognormal shape of the memory each invocation uses.
+    #[serde(default = "default_memory_sigma")]
+    pub used_memory_sigma: f64,
+    /// Whether the Lambda Insights extension publishes `LambdaInsights` metrics.
+    #[serde(default = "default_insights")]
+    pub insights: bool,
+    /// The alias callers invoke, whose routing decides which version serves; `None` for
+    /// `$LATEST`.
+    #[serde(default)]
+    pub invoked_via: Option<String>,
+}
+
+fn default_memory_sigma() -> f64 {
+    0.03
+}
+
+fn default_insights() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,17 +122,63 @@ pub struct PastConfig {
     /// Whether the change that ended this configuration recycled the execution environments
     /// (a configuration update does; reserving concurrency does not).
     pub recycled: bool,
+    #[serde(default)]
+    pub timeout_s: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub memory_mb: u32,
     pub revision: u64,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u32,
+}
+
+fn default_timeout() -> u32 {
+    3
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AliasRecord {
     pub function_version: String,
+    /// A second version and the share of the alias's invocations it serves.
+    #[serde(default)]
+    pub routing: Option<(String, f64)>,
+    /// Earlier configurations, oldest first, each with the time it was replaced, so metrics
+    /// for past minutes split traffic as it was split then.
+    #[serde(default)]
+    pub history: Vec<PastAlias>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PastAlias {
+    pub until: SystemTime,
+    pub function_version: String,
+    pub routing: Option<(String, f64)>,
+}
+
+impl AliasRecord {
+    pub fn new(function_version: String) -> Self {
+        Self {
+            function_version,
+            routing: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// The (version, routing) in force at `t`.
+    pub fn at(&self, t: SystemTime) -> (&str, Option<&(String, f64)>) {
+        self.history
+            .iter()
+            .find(|p| p.until > t)
+            .map(|p| (p.function_version.as_str(), p.routing.as_ref()))
+            .unwrap_or((self.function_version.as_str(), self.routing.as_ref()))
+    }
+
+    /// Whether the alias changed in `[from, to)` (the versions it sends to start cold).
+    pub fn changed_within(&self, from: SystemTime, to: SystemTime) -> bool {
+        self.history.iter().any(|p| p.until >= from && p.until < to)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +370,56 @@ impl SimFunctionState {
             .unwrap_or((self.memory_mb, self.reserved_concurrency))
     }
 
+    /// The revision id AWS would report for the current configuration.
+    pub fn revision_id(&self) -> String {
+        let h = mix(super::stats::hash_str(&self.name) ^ self.revision);
+        format!(
+            "{:08x}-{:04x}-{:04x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xffff
+        )
+    }
+
+    /// What serves the function's invocations at `t`: (version, share, memory, timeout) per
+    /// serving version. `$LATEST` alone unless callers go through an alias that exists.
+    pub fn serving_at(&self, t: SystemTime) -> Vec<(String, f64, u32, u32)> {
+        let latest = |share: f64| {
+            let (memory, _) = self.config_at(t);
+            ("$LATEST".to_string(), share, memory, self.timeout_at(t))
+        };
+        let Some(alias) = self
+            .traffic
+            .invoked_via
+            .as_ref()
+            .and_then(|a| self.aliases.get(a))
+        else {
+            return vec![latest(1.0)];
+        };
+        let version =
+            |v: &str, share: f64| match v.parse::<u32>().ok().and_then(|n| self.versions.get(&n)) {
+                Some(rec) => (v.to_string(), share, rec.memory_mb, rec.timeout_s),
+                None => latest(share),
+            };
+        let (primary, routing) = alias.at(t);
+        match routing {
+            Some((extra, w)) if *w > 0.0 => {
+                let w = w.clamp(0.0, 1.0);
+                vec![version(primary, 1.0 - w), version(extra, w)]
+            }
+            _ => vec![version(primary, 1.0)],
+        }
+    }
+
+    /// The timeout in force at `t` (timeouts change only with the configuration).
+    pub fn timeout_at(&self, t: SystemTime) -> u32 {
+        self.history
+            .iter()
+            .find(|p| p.until > t)
+            .and_then(|p| p.timeout_s)
+            .unwrap_or(self.timeout_s)
+    }
+
     /// Records the current configuration as replaced at `now`, before a change.
     pub fn remember_config(&mut self, now: SystemTime, recycled: bool) {
         self.history.push(PastConfig {
@@ -307,14 +427,29 @@ impl SimFunctionState {
             memory_mb: self.memory_mb,
             reserved_concurrency: self.reserved_concurrency,
             recycled,
+            timeout_s: Some(self.timeout_s),
         });
     }
 
-    /// Whether environments were recycled in `[from, to)` (every next invocation starts cold).
+    /// Whether environments were recycled in `[from, to)` (every next invocation starts cold):
+    /// a configuration change, or a change of the alias callers go through.
     pub fn recycled_within(&self, from: SystemTime, to: SystemTime) -> bool {
-        self.history
+        let config = self
+            .history
             .iter()
-            .any(|p| p.recycled && p.until >= from && p.until < to)
+            .any(|p| p.recycled && p.until >= from && p.until < to);
+        match self
+            .traffic
+            .invoked_via
+            .as_ref()
+            .and_then(|a| self.aliases.get(a))
+        {
+            // Through an alias, `$LATEST` matters only if the alias points at it.
+            Some(alias) => {
+                alias.changed_within(from, to) || (config && alias.at(from).0 == "$LATEST")
+            }
+            None => config,
+        }
     }
 
     /// Whether the qualifier names an existing alias or published version.

@@ -25,6 +25,7 @@ pub(crate) fn sim_function(name: &str, memory_mb: u32) -> SimFunction {
         parallelism: 1.0,
         error_rate: 0.01,
         used_memory_mb: 90,
+        ..SimFunction::default()
     }
 }
 

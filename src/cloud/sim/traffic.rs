@@ -33,6 +33,9 @@ const STREAM_TABLE: u64 = 4;
 const STREAM_DURATION: u64 = 5;
 const STREAM_MEMORY: u64 = 6;
 const STREAM_INIT: u64 = 7;
+const STREAM_SPLIT: u64 = 8;
+const STREAM_OOM: u64 = 9;
+const STREAM_CPU: u64 = 10;
 
 pub(crate) fn minute_of(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -76,6 +79,58 @@ pub(crate) fn mean_duration_ms(cpu_ms: f64, io_ms: f64, parallelism: f64, memory
     cpu_ms.max(0.0) * MB_PER_VCPU / f64::from(memory_mb.max(1)).min(cpu_limit) + io_ms.max(0.0)
 }
 
+/// Median duration in ms at a memory size from a measured curve: linear in log–log between the
+/// measured sizes, flat beyond the ends.
+pub(crate) fn curve_median_ms(curve: &[(u32, f64)], memory_mb: u32) -> f64 {
+    let m = f64::from(memory_mb.max(1));
+    let (Some(first), Some(last)) = (curve.first(), curve.last()) else {
+        return 0.0;
+    };
+    if memory_mb <= first.0 {
+        return first.1;
+    }
+    if memory_mb >= last.0 {
+        return last.1;
+    }
+    for w in curve.windows(2) {
+        let ((m0, d0), (m1, d1)) = (w[0], w[1]);
+        if memory_mb <= m1 {
+            let x = (m.ln() - f64::from(m0).ln()) / (f64::from(m1).ln() - f64::from(m0).ln());
+            return (d0.ln() + x * (d1.ln() - d0.ln())).exp();
+        }
+    }
+    last.1
+}
+
+/// The true mean duration (ms) of a function at a memory size, with its duration shape: the
+/// oracle of the right-sizing benchmark reads this, and so does the model.
+pub(crate) fn true_mean_ms(t: &super::state::TrafficProfile, sigma: f64, memory_mb: u32) -> f64 {
+    if t.curve.is_empty() {
+        mean_duration_ms(t.cpu_ms, t.io_ms, t.parallelism, memory_mb)
+    } else {
+        curve_median_ms(&t.curve, memory_mb) * (sigma * sigma / 2.0).exp()
+    }
+}
+
+/// The duration shape (lognormal sigma) of a function: configured, or seeded.
+pub(crate) fn duration_sigma(seed: u64, f: &SimFunctionState) -> f64 {
+    f.traffic
+        .spread
+        .unwrap_or_else(|| profile(seed, hash_str(&f.name)).sigma)
+}
+
+/// Share of invocations that need more memory than `memory_mb` and are killed.
+pub(crate) fn oom_share(t: &super::state::TrafficProfile, memory_mb: u32) -> f64 {
+    let used = f64::from(t.used_memory_mb.max(1));
+    let mem = f64::from(memory_mb.max(1));
+    let sigma = t.used_memory_sigma.max(0.0);
+    if sigma < 1e-6 {
+        return if used > mem { 1.0 } else { 0.0 };
+    }
+    let mu = used.ln() - sigma * sigma / 2.0;
+    1.0 - norm_cdf((mem.ln() - mu) / sigma)
+}
+
 /// One function's minute, everything AWS/Lambda and Lambda Insights would report for it. The
 /// counts are computed up front; the value distributions (durations, memory used, init times)
 /// only when a query asks for them, each from its own random stream, so a read of
@@ -95,6 +150,14 @@ pub(crate) struct FunctionMinute {
     /// Per qualifier with provisioned concurrency: (qualifier, allocated, busy at the peak).
     pub provisioned: Vec<(String, u32, f64)>,
     pub spillover: u64,
+    /// The version that served (when one did alone); `$LATEST` unless through an alias.
+    pub version: String,
+    /// When an alias split the minute between two versions: each version's share.
+    pub parts: Vec<FunctionMinute>,
+    /// Whether Lambda Insights publishes for this function.
+    pub insights: bool,
+    /// The alias callers went through, if any.
+    pub via: Option<String>,
     dists: Dists,
 }
 
@@ -114,9 +177,11 @@ struct Dists {
     duration: LogNormal,
     used_memory: LogNormal,
     init: LogNormal,
+    cpu: LogNormal,
     duration_agg: OnceLock<Agg>,
     used_memory_agg: OnceLock<Agg>,
     init_agg: OnceLock<Agg>,
+    cpu_agg: OnceLock<Agg>,
 }
 
 impl Dists {
@@ -130,22 +195,61 @@ impl Dists {
 }
 
 impl FunctionMinute {
+    /// One of the distributions: this minute's own, or the parts' merged.
+    fn dist<'a>(
+        &'a self,
+        cell: &'a OnceLock<Agg>,
+        own: LogNormal,
+        stream: u64,
+        part: fn(&FunctionMinute) -> &Agg,
+    ) -> &'a Agg {
+        if self.parts.is_empty() {
+            return self.dists.draw(cell, own, stream);
+        }
+        cell.get_or_init(|| {
+            let mut all = Agg::default();
+            for p in &self.parts {
+                all.merge(part(p).clone());
+            }
+            all
+        })
+    }
+
     /// `Duration` values, in ms, clamped at the timeout.
     pub(crate) fn duration(&self) -> &Agg {
         let d = &self.dists;
-        d.draw(&d.duration_agg, d.duration, STREAM_DURATION)
+        self.dist(&d.duration_agg, d.duration, STREAM_DURATION, Self::duration)
     }
 
     /// Lambda Insights' `used_memory_max` values, in MB (never above the memory size).
     pub(crate) fn used_memory(&self) -> &Agg {
         let d = &self.dists;
-        d.draw(&d.used_memory_agg, d.used_memory, STREAM_MEMORY)
+        self.dist(
+            &d.used_memory_agg,
+            d.used_memory,
+            STREAM_MEMORY,
+            Self::used_memory,
+        )
     }
 
     /// Lambda Insights' `init_duration` values, in ms, one per cold start.
     pub(crate) fn init_duration(&self) -> &Agg {
         let d = &self.dists;
-        d.draw(&d.init_agg, d.init, STREAM_INIT)
+        self.dist(&d.init_agg, d.init, STREAM_INIT, Self::init_duration)
+    }
+
+    /// Lambda Insights' `cpu_total_time` values: CPU ms per invocation (user + system).
+    pub(crate) fn cpu_time(&self) -> &Agg {
+        let d = &self.dists;
+        self.dist(&d.cpu_agg, d.cpu, STREAM_CPU, Self::cpu_time)
+    }
+
+    /// The share of this minute served by one version.
+    pub(crate) fn part(&self, version: &str) -> Option<&FunctionMinute> {
+        if self.parts.is_empty() {
+            return (self.version == version).then_some(self);
+        }
+        self.parts.iter().find(|p| p.version == version)
     }
 }
 
@@ -164,7 +268,9 @@ fn profile(seed: u64, key: u64) -> Profile {
 }
 
 /// Evaluates one minute of a function. `unreserved` is the account's unreserved pool, the
-/// limit for functions without reserved concurrency.
+/// limit for functions without reserved concurrency. When callers go through an alias that
+/// routes a share to a second version, each version serves its share at its own memory and
+/// timeout, and the minute carries both parts.
 pub(crate) fn function_minute(
     seed: u64,
     f: &SimFunctionState,
@@ -173,7 +279,8 @@ pub(crate) fn function_minute(
 ) -> FunctionMinute {
     let key = hash_str(&f.name);
     let start = minute_start(minute);
-    let (memory_mb, reserved) = f.config_at(start);
+    let (_, reserved) = f.config_at(start);
+    let serving = f.serving_at(start);
     let t = &f.traffic;
     let mut rng = Rng64::from_key(&[seed, key, minute, STREAM_MINUTE]);
 
@@ -186,7 +293,10 @@ pub(crate) fn function_minute(
     let u_conc = rng.uniform();
     let mut out = FunctionMinute {
         demand,
-        memory_mb,
+        memory_mb: serving[0].2,
+        version: serving[0].0.clone(),
+        insights: t.insights,
+        via: t.invoked_via.clone(),
         ..FunctionMinute::default()
     };
     out.dists.root = [seed, key, minute];
@@ -199,13 +309,45 @@ pub(crate) fn function_minute(
     }
 
     let p = profile(seed, key);
-    let mean_ms = mean_duration_ms(t.cpu_ms, t.io_ms, t.parallelism, memory_mb) * jitter;
-    let cap_ms = f64::from(f.timeout_s.max(1)) * 1_000.0;
-    let mu = mean_ms.ln() - p.sigma * p.sigma / 2.0;
-    let served_ms = clamped_lognormal_mean(mu, p.sigma, cap_ms);
+    let sigma = t.spread.unwrap_or(p.sigma);
+    // Each serving version's share of the demand (the primary takes what the others leave).
+    let mut split = Rng64::from_key(&[seed, key, minute, STREAM_SPLIT]);
+    let mut shares: Vec<u64> = serving
+        .iter()
+        .skip(1)
+        .map(|(_, w, _, _)| split.binomial(demand, *w))
+        .collect();
+    let others: u64 = shares.iter().sum::<u64>().min(demand);
+    shares.insert(0, demand - others);
+    struct Part {
+        demand: u64,
+        mean_ms: f64,
+        cap_ms: f64,
+        mu: f64,
+        served_ms: f64,
+    }
+    let parts: Vec<Part> = serving
+        .iter()
+        .zip(&shares)
+        .map(|((_, _, memory, timeout), &d)| {
+            let mean_ms = true_mean_ms(t, sigma, *memory) * jitter;
+            let cap_ms = f64::from((*timeout).max(1)) * 1_000.0;
+            let mu = mean_ms.ln() - sigma * sigma / 2.0;
+            Part {
+                demand: d,
+                mean_ms,
+                cap_ms,
+                mu,
+                served_ms: clamped_lognormal_mean(mu, sigma, cap_ms),
+            }
+        })
+        .collect();
 
     // Little's law, plus the Poisson peak within the minute.
-    let conc_mean = demand as f64 / 60.0 * served_ms / 1_000.0;
+    let conc_mean: f64 = parts
+        .iter()
+        .map(|p| p.demand as f64 / 60.0 * p.served_ms / 1_000.0)
+        .sum();
     let conc_peak = conc_mean + 2.0 * conc_mean.sqrt();
     let limit = f64::from(reserved.unwrap_or(unreserved));
     let throttle_share = if conc_peak > limit {
@@ -219,26 +361,6 @@ pub(crate) fn function_minute(
     if inv == 0 {
         return out;
     }
-    out.dists.duration = LogNormal {
-        n: inv,
-        mean: mean_ms,
-        sigma: p.sigma,
-        cap: cap_ms,
-    };
-    // Timeouts are errors; only when they are plausible do the durations need drawing now.
-    let timeout_share = 1.0 - norm_cdf((cap_ms.ln() - mu) / p.sigma);
-    let timeouts = if inv as f64 * timeout_share < 1e-6 {
-        0
-    } else {
-        out.duration().count_above(cap_ms * (1.0 - 1e-9)).round() as u64
-    };
-    let oom = t.used_memory_mb > memory_mb;
-    out.errors = if oom {
-        inv
-    } else {
-        (rng.binomial(inv, t.error_rate.clamp(0.0, 1.0)) + timeouts).min(inv)
-    };
-
     let busy_peak = conc_mean + 2.0 * conc_mean.sqrt() * (0.3 + 0.7 * u_conc);
     out.concurrency_max = busy_peak.min(limit).ceil().max(1.0);
 
@@ -252,28 +374,105 @@ pub(crate) fn function_minute(
         on_demand_share = (1.0 - f64::from(allocated) / conc_peak.max(1e-9)).max(0.0);
         out.spillover = (inv as f64 * on_demand_share).round() as u64;
     }
-    let rate_s = inv as f64 / 60.0;
-    let after_idle = inv as f64 * (-rate_s * IDLE_ENVIRONMENT_LIFETIME_S).exp();
-    let churn = ENVIRONMENT_CHURN_PER_MINUTE * conc_mean;
-    let mut cold = ((after_idle + churn) * on_demand_share).round() as u64;
-    if f.recycled_within(start, start + Duration::from_secs(60)) {
-        // A configuration change recycles every environment.
-        cold += busy_peak.ceil() as u64;
+    let recycled = f.recycled_within(start, start + Duration::from_secs(60));
+
+    let mut evaluated = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let (version, _, memory_mb, _) = &serving[i];
+        let mut m = FunctionMinute {
+            memory_mb: *memory_mb,
+            version: version.clone(),
+            insights: t.insights,
+            via: t.invoked_via.clone(),
+            ..FunctionMinute::default()
+        };
+        // A second part draws from streams of its own.
+        m.dists.root = [seed, key ^ (i as u64).wrapping_mul(0x9e37_79b9), minute];
+        m.demand = part.demand;
+        let part_inv = if parts.len() == 1 {
+            inv
+        } else {
+            ((part.demand as f64) * (1.0 - throttle_share)).round() as u64
+        };
+        m.invocations = part_inv;
+        m.throttles = part.demand.saturating_sub(part_inv);
+        if part_inv == 0 {
+            evaluated.push(m);
+            continue;
+        }
+        m.dists.duration = LogNormal {
+            n: part_inv,
+            mean: part.mean_ms,
+            sigma,
+            cap: part.cap_ms,
+        };
+        // Timeouts are errors; only when they are plausible do the durations need drawing now.
+        let timeout_share = 1.0 - norm_cdf((part.cap_ms.ln() - part.mu) / sigma);
+        let timeouts = if part_inv as f64 * timeout_share < 1e-6 {
+            0
+        } else {
+            m.duration().count_above(part.cap_ms * (1.0 - 1e-9)).round() as u64
+        };
+        // Invocations that need more memory than the version has are killed.
+        let oom_p = oom_share(t, *memory_mb);
+        let oom = if oom_p >= 1.0 - 1e-9 {
+            part_inv
+        } else if oom_p > 1e-9 {
+            let mut r = Rng64::from_key(&[seed, key, minute, STREAM_OOM, i as u64]);
+            r.binomial(part_inv, oom_p)
+        } else {
+            0
+        };
+        m.errors = if oom >= part_inv {
+            part_inv
+        } else {
+            (rng.binomial(part_inv - oom, t.error_rate.clamp(0.0, 1.0)) + timeouts + oom)
+                .min(part_inv)
+        };
+        let share = part_inv as f64 / inv as f64;
+        let part_rate_s = part_inv as f64 / 60.0;
+        let after_idle = part_inv as f64 * (-part_rate_s * IDLE_ENVIRONMENT_LIFETIME_S).exp();
+        let churn = ENVIRONMENT_CHURN_PER_MINUTE * conc_mean * share;
+        let mut cold = ((after_idle + churn) * on_demand_share).round() as u64;
+        if recycled {
+            // A configuration change recycles every environment.
+            cold += (busy_peak * share).ceil() as u64;
+        }
+        m.cold_starts = cold.min(part_inv);
+        let cpu_factor = (MB_PER_VCPU / f64::from((*memory_mb).max(1)).min(MB_PER_VCPU)).powf(0.6);
+        m.dists.init = LogNormal {
+            n: m.cold_starts,
+            mean: p.init_base_ms * cpu_factor,
+            sigma: 0.25,
+            cap: f64::INFINITY,
+        };
+        m.dists.used_memory = LogNormal {
+            n: part_inv,
+            mean: f64::from(t.used_memory_mb),
+            sigma: t.used_memory_sigma.max(1e-6),
+            cap: f64::from(*memory_mb),
+        };
+        m.dists.cpu = LogNormal {
+            n: part_inv,
+            mean: t.cpu_ms.max(0.01),
+            sigma: 0.1,
+            cap: f64::INFINITY,
+        };
+        evaluated.push(m);
     }
-    out.cold_starts = cold.min(inv);
-    let cpu_factor = (MB_PER_VCPU / f64::from(memory_mb.max(1)).min(MB_PER_VCPU)).powf(0.6);
-    out.dists.init = LogNormal {
-        n: out.cold_starts,
-        mean: p.init_base_ms * cpu_factor,
-        sigma: 0.25,
-        cap: f64::INFINITY,
-    };
-    out.dists.used_memory = LogNormal {
-        n: inv,
-        mean: f64::from(t.used_memory_mb),
-        sigma: 0.03,
-        cap: f64::from(memory_mb),
-    };
+    if evaluated.len() == 1 {
+        let m = evaluated.pop().unwrap_or_default();
+        out.errors = m.errors;
+        out.cold_starts = m.cold_starts;
+        out.dists.duration = m.dists.duration;
+        out.dists.used_memory = m.dists.used_memory;
+        out.dists.init = m.dists.init;
+        out.dists.cpu = m.dists.cpu;
+    } else {
+        out.errors = evaluated.iter().map(|m| m.errors).sum();
+        out.cold_starts = evaluated.iter().map(|m| m.cold_starts).sum();
+        out.parts = evaluated;
+    }
     out
 }
 
@@ -366,6 +565,11 @@ mod tests {
             parallelism: 1.0,
             error_rate: 0.01,
             used_memory_mb: 100,
+            curve: Vec::new(),
+            spread: None,
+            used_memory_sigma: 0.03,
+            insights: true,
+            invoked_via: None,
         }
     }
 

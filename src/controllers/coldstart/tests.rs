@@ -39,6 +39,7 @@ pub(super) fn live_alias() -> Alias {
         name: "live".into(),
         arn: format!("{}:live", fn_arn("api")),
         function_version: "3".into(),
+        routing: None,
     }
 }
 
