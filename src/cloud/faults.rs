@@ -201,6 +201,7 @@ faulty!(CloudWatchApi, cloudwatch, {
 faulty!(LambdaApi, lambda, {
     fn list_functions(&self, next: Option<&str>) -> Page<FunctionSummary> => ListFunctions;
     fn get_function(&self, name: &str) -> FunctionDetail => GetFunction;
+    fn get_function_configuration(&self, function: &str, qualifier: &str) -> FunctionSummary => GetFunctionConfiguration;
     fn get_account_settings(&self) -> AccountConcurrency => GetAccountSettings;
     fn put_function_concurrency(&self, name: &str, reserved: u32) -> () => PutFunctionConcurrency;
     fn delete_function_concurrency(&self, name: &str) -> () => DeleteFunctionConcurrency;

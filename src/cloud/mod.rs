@@ -72,6 +72,13 @@ pub trait LambdaApi: Send + Sync {
     /// Configuration, tags and reserved concurrency. Draws from GetFunction's own quota.
     async fn get_function(&self, name: &str) -> CloudResult<FunctionDetail>;
     async fn get_account_settings(&self) -> CloudResult<AccountConcurrency>;
+    /// The configuration of one version (or alias) of a function: GetFunctionConfiguration
+    /// with a qualifier. A published version never changes, so one read is enough.
+    async fn get_function_configuration(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> CloudResult<FunctionSummary>;
     async fn put_function_concurrency(&self, name: &str, reserved: u32) -> CloudResult<()>;
     async fn delete_function_concurrency(&self, name: &str) -> CloudResult<()>;
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()>;

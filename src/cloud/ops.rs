@@ -75,6 +75,7 @@ ops! {
     ListFunctions => (Lambda, "ListFunctions", false, "lambda:control-plane"),
     GetFunction => (Lambda, "GetFunction", false, "lambda:GetFunction"),
     GetAccountSettings => (Lambda, "GetAccountSettings", false, "lambda:control-plane"),
+    GetFunctionConfiguration => (Lambda, "GetFunctionConfiguration", false, "lambda:control-plane"),
     PutFunctionConcurrency => (Lambda, "PutFunctionConcurrency", true, "lambda:control-plane"),
     DeleteFunctionConcurrency => (Lambda, "DeleteFunctionConcurrency", true, "lambda:control-plane"),
     LambdaTagResource => (Lambda, "TagResource", true, "lambda:control-plane"),

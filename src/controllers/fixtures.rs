@@ -112,6 +112,7 @@ pub fn desired() -> Desired {
                 enabled: true,
                 recheck: crate::controllers::alarm_data::RECHECK,
             },
+            right_sizing: Default::default(),
         },
     }
 }
@@ -127,6 +128,8 @@ pub fn function(name: &str) -> ObservedFunction {
             runtime: Some("nodejs22.x".into()),
             last_update_status: UpdateStatus::Successful,
             revision_id: None,
+            code_sha256: None,
+            layers: Vec::new(),
         },
         detail: None,
     }

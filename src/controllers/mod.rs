@@ -28,6 +28,7 @@ registry! {
     cold_start: coldstart::ColdStart,
     table_scaling: table_scaling::TableScaling,
     alarm_data: alarm_data::AlarmData,
+    right_sizing: rightsizing::RightSizing,
 }
 
 #[cfg(test)]

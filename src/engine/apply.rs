@@ -492,15 +492,25 @@ impl Executor {
                         ),
                     ));
                 }
-                let routing = VersionWeight {
-                    version,
-                    weight: *weight,
+                let result = match weight {
+                    Some(weight) => {
+                        let routing = VersionWeight {
+                            version,
+                            weight: *weight,
+                        };
+                        g.call(Op::UpdateAlias, || {
+                            lambda.update_alias(function, alias, primary, Some(&routing))
+                        })
+                        .await
+                    }
+                    None => {
+                        g.call(Op::UpdateAlias, || {
+                            lambda.update_alias(function, alias, &version, None)
+                        })
+                        .await
+                    }
                 };
-                g.call(Op::UpdateAlias, || {
-                    lambda.update_alias(function, alias, primary, Some(&routing))
-                })
-                .await
-                .map(|_| ())
+                result.map(|_| ())
             }
             Write::RouteAlias {
                 function,

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::model::{Action, Plan};
+use crate::controllers::shared::cost::dollars;
+use crate::model::{Action, Plan, Recommendation, SizingState};
 
 use super::apply::{ApplyReport, Outcome};
 
@@ -50,7 +51,81 @@ pub fn plan_text(plan: &Plan) -> String {
             let _ = writeln!(out, "? {} {}\n    {}", n.controller, n.id, n.message);
         }
     }
+    right_sizing_text(&mut out, &plan.recommendations);
     out
+}
+
+/// Right-sizing's recommendations: a count per state, then every function that is not
+/// already at its best size (a fleet of optimal functions stays one line).
+fn right_sizing_text(out: &mut String, recs: &[Recommendation]) {
+    if recs.is_empty() {
+        return;
+    }
+    let mut counts: Vec<(SizingState, usize)> = SizingState::ALL
+        .iter()
+        .map(|s| (*s, recs.iter().filter(|r| r.state == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    counts.sort();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str().replace('_', " ")))
+        .collect();
+    let saving: f64 = recs
+        .iter()
+        .filter(|r| r.state != SizingState::NotEnoughData)
+        .filter_map(|r| r.monthly_saving)
+        .filter(|s| *s > 0.0)
+        .sum();
+    let _ = writeln!(
+        out,
+        "\nRight-sizing ({} functions: {}; {} a month to save):",
+        recs.len(),
+        summary.join(", "),
+        dollars(saving)
+    );
+    for r in recs.iter().filter(|r| r.state != SizingState::Optimal) {
+        let _ = writeln!(out, "* {} [{}, {}]", r.function, r.state.as_str(), r.mode);
+        let c = &r.current;
+        match &r.proposed {
+            Some(p) if p.memory_mb != c.memory_mb || p.timeout_s != c.timeout_s => {
+                let ms = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0} ms"));
+                let cost = |v: Option<f64>| v.map_or("?".to_string(), dollars);
+                let _ = writeln!(
+                    out,
+                    "    memory {} → {} MB{}, timeout {} → {} s",
+                    c.memory_mb,
+                    p.memory_mb,
+                    r.next_memory_mb
+                        .filter(|n| *n != p.memory_mb)
+                        .map_or(String::new(), |n| format!(" (next step {n} MB)")),
+                    c.timeout_s,
+                    p.timeout_s
+                );
+                let _ = writeln!(
+                    out,
+                    "    {}: {} → {} (predicted); cost {} → {} a month, saving {}; confidence {}",
+                    r.objective,
+                    ms(c.latency_ms),
+                    ms(p.latency_ms),
+                    cost(c.monthly_cost),
+                    cost(p.monthly_cost),
+                    cost(r.monthly_saving),
+                    r.confidence_label()
+                );
+            }
+            _ => {}
+        }
+        let _ = writeln!(out, "    reason: {}", r.reason);
+        if !r.evidence.is_empty() {
+            let _ = writeln!(
+                out,
+                "    evidence: {} [signals: {}]",
+                r.evidence,
+                r.signals.join(", ")
+            );
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -139,6 +214,7 @@ mod tests {
                 reason: "not owned".into(),
             }],
             notes: Vec::new(),
+            recommendations: Vec::new(),
         };
         let text = plan_text(&plan);
         assert_eq!(

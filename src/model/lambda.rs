@@ -44,6 +44,27 @@ pub struct FunctionSummary {
     /// else changed the function since it was read.
     #[serde(default)]
     pub revision_id: Option<String>,
+    /// The deployment package's hash: two versions with the same hash run the same code.
+    #[serde(default)]
+    pub code_sha256: Option<String>,
+    /// ARNs of the layers the function runs with.
+    #[serde(default)]
+    pub layers: Vec<String>,
+}
+
+/// The name of the Lambda Insights extension's layers (`…:layer:LambdaInsightsExtension…`).
+pub const INSIGHTS_LAYER: &str = ":layer:LambdaInsightsExtension";
+
+impl FunctionSummary {
+    /// Whether the Lambda Insights extension publishes `LambdaInsights` metrics for it.
+    pub fn has_insights(&self) -> bool {
+        self.layers.iter().any(|l| l.contains(INSIGHTS_LAYER))
+    }
+
+    /// Memory and timeout, the two settings right-sizing manages.
+    pub fn sizing(&self) -> (u32, u32) {
+        (self.memory_mb, self.timeout_s)
+    }
 }
 
 /// What GetFunction reports: the configuration plus tags and reserved concurrency.

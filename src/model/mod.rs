@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod observed;
 pub mod plan;
 pub mod reads;
+pub mod rightsizing;
 pub mod scaling;
 pub mod sns;
 
@@ -22,6 +23,7 @@ pub use metrics::*;
 pub use observed::*;
 pub use plan::*;
 pub use reads::*;
+pub use rightsizing::*;
 pub use scaling::*;
 pub use sns::*;
 

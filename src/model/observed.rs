@@ -63,6 +63,8 @@ pub struct Observed {
     pub rule_targets: BTreeMap<String, Vec<RuleTarget>>,
     /// Resource-policy statements of the functions whose policy was read this cycle.
     pub permissions: BTreeMap<String, Vec<Permission>>,
+    /// Configurations of the published versions read this cycle, by (function, version).
+    pub versions: BTreeMap<(String, String), FunctionSummary>,
     /// What was read this cycle, so "read and absent" is never confused with "not read".
     #[serde(skip)]
     pub reads: ReadLog,
@@ -90,6 +92,7 @@ impl Observed {
             rules: BTreeMap::new(),
             rule_targets: BTreeMap::new(),
             permissions: BTreeMap::new(),
+            versions: BTreeMap::new(),
             reads: ReadLog::default(),
         }
     }

@@ -266,12 +266,13 @@ pub enum Write {
         update: FunctionConfigUpdate,
     },
     /// Publish `$LATEST` as a version (only if still at `revision_id`) and route `weight` of
-    /// the alias's invocations to it, `primary` keeping the rest: a canary.
+    /// the alias's invocations to it, `primary` keeping the rest: a canary. Without a weight,
+    /// the alias points at the new version outright (an emergency).
     PublishAndRoute {
         function: String,
         alias: String,
         primary: String,
-        weight: f64,
+        weight: Option<f64>,
         revision_id: Option<String>,
     },
     /// Point an alias at `version`, with an optional weighted second version (promote a canary
@@ -386,6 +387,9 @@ pub struct Plan {
     pub refusals: Vec<Refusal>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Note>,
+    /// Right-sizing's recommendations, one per function it looked at.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<super::rightsizing::Recommendation>,
 }
 
 impl Plan {
@@ -397,6 +401,7 @@ impl Plan {
         self.changes.extend(other.changes);
         self.refusals.extend(other.refusals);
         self.notes.extend(other.notes);
+        self.recommendations.extend(other.recommendations);
     }
 
     /// Stable order for display and execution: phase, kind, id.
@@ -408,6 +413,8 @@ impl Plan {
             .sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
         self.notes
             .sort_by(|a, b| (a.controller, a.code, &a.id).cmp(&(b.controller, b.code, &b.id)));
+        self.recommendations
+            .sort_by(|a, b| a.function.cmp(&b.function));
     }
 
     pub fn write_count(&self) -> usize {

@@ -46,6 +46,8 @@ pub enum Read {
     Aliases { function: String },
     /// GetPolicy: the resource-policy statements of one function.
     Policy { function: String },
+    /// GetFunctionConfiguration of one published version (immutable once published).
+    Version { function: String, version: String },
     /// Metrics over a window (GetMetricData, 500 queries a call), asked for as one batch so
     /// that thousands of them cost one request a cycle while they are fresh.
     Metrics(MetricBatch),
@@ -64,7 +66,9 @@ impl Read {
             Read::ScalableTarget { resource_id, .. }
             | Read::ScalingPolicies { resource_id, .. } => resource_id,
             Read::RuleTargets { rule } => rule,
-            Read::Aliases { function } | Read::Policy { function } => function,
+            Read::Aliases { function }
+            | Read::Policy { function }
+            | Read::Version { function, .. } => function,
             Read::MetricNames { name, .. } => name,
             Read::AccountSettings | Read::ScalableTargets(_) | Read::Metrics(_) => "",
         };
@@ -90,6 +94,7 @@ impl Read {
             Read::RuleTargets { .. } => "rule_targets",
             Read::Aliases { .. } => "aliases",
             Read::Policy { .. } => "policy",
+            Read::Version { .. } => "version",
             Read::Metrics(_) => "metrics",
             Read::MetricNames { .. } => "metric_names",
         }

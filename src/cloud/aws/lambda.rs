@@ -51,6 +51,7 @@ macro_rules! modeled_retry_after {
 modeled_retry_after!(
     list_functions::ListFunctionsError,
     get_function::GetFunctionError,
+    get_function_configuration::GetFunctionConfigurationError,
     get_account_settings::GetAccountSettingsError,
     put_function_concurrency::PutFunctionConcurrencyError,
     delete_function_concurrency::DeleteFunctionConcurrencyError,
@@ -87,31 +88,47 @@ impl AwsLambda {
     }
 }
 
+/// A function's configuration as the SDK reports it. GetFunctionConfiguration's output and
+/// the `FunctionConfiguration` of ListFunctions and GetFunction are different types with the
+/// same getters, hence a macro.
+macro_rules! summary_of {
+    ($op:expr, $f:expr) => {{
+        let (op, f) = ($op, $f);
+        Ok::<_, CloudError>(FunctionSummary {
+            name: f
+                .function_name()
+                .ok_or_else(|| missing(op, "FunctionName"))?
+                .to_owned(),
+            arn: f
+                .function_arn()
+                .ok_or_else(|| missing(op, "FunctionArn"))?
+                .to_owned(),
+            // AWS's defaults, for responses that leave them out.
+            memory_mb: f.memory_size().map(to_u32).unwrap_or(128),
+            timeout_s: f.timeout().map(to_u32).unwrap_or(3),
+            architecture: match f.architectures().first() {
+                Some(SdkArchitecture::Arm64) => Architecture::Arm64,
+                _ => Architecture::X86_64,
+            },
+            runtime: f.runtime().map(|r| r.as_str().to_owned()),
+            last_update_status: match f.last_update_status() {
+                Some(LastUpdateStatus::InProgress) => UpdateStatus::InProgress,
+                Some(LastUpdateStatus::Failed) => UpdateStatus::Failed,
+                _ => UpdateStatus::Successful,
+            },
+            revision_id: f.revision_id().map(str::to_owned),
+            code_sha256: f.code_sha256().map(str::to_owned),
+            layers: f
+                .layers()
+                .iter()
+                .filter_map(|l| l.arn().map(str::to_owned))
+                .collect(),
+        })
+    }};
+}
+
 fn summary(op: Op, f: &FunctionConfiguration) -> CloudResult<FunctionSummary> {
-    Ok(FunctionSummary {
-        name: f
-            .function_name()
-            .ok_or_else(|| missing(op, "FunctionName"))?
-            .to_owned(),
-        arn: f
-            .function_arn()
-            .ok_or_else(|| missing(op, "FunctionArn"))?
-            .to_owned(),
-        // AWS's defaults, for responses that leave them out.
-        memory_mb: f.memory_size().map(to_u32).unwrap_or(128),
-        timeout_s: f.timeout().map(to_u32).unwrap_or(3),
-        architecture: match f.architectures().first() {
-            Some(SdkArchitecture::Arm64) => Architecture::Arm64,
-            _ => Architecture::X86_64,
-        },
-        runtime: f.runtime().map(|r| r.as_str().to_owned()),
-        last_update_status: match f.last_update_status() {
-            Some(LastUpdateStatus::InProgress) => UpdateStatus::InProgress,
-            Some(LastUpdateStatus::Failed) => UpdateStatus::Failed,
-            _ => UpdateStatus::Successful,
-        },
-        revision_id: f.revision_id().map(str::to_owned),
-    })
+    summary_of!(op, f)
 }
 
 /// An alias as the SDK reports it (list, create and update share the shape).
@@ -228,6 +245,23 @@ impl LambdaApi for AwsLambda {
                 .and_then(|c| c.reserved_concurrent_executions())
                 .map(to_u32),
         })
+    }
+
+    async fn get_function_configuration(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> CloudResult<FunctionSummary> {
+        const OP: Op = Op::GetFunctionConfiguration;
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map_err(lambda_err(OP))?;
+        summary_of!(OP, &out)
     }
 
     async fn get_account_settings(&self) -> CloudResult<AccountConcurrency> {

@@ -33,7 +33,61 @@ fn summary(st: &SimState, f: &SimFunctionState) -> FunctionSummary {
         runtime: f.runtime.clone(),
         last_update_status: f.last_update_status,
         revision_id: Some(f.revision_id()),
+        code_sha256: Some(f.code_sha256(f.code)),
+        layers: layers(st, f),
     }
+}
+
+/// The Lambda Insights extension's layer, where the function has it.
+fn layers(st: &SimState, f: &SimFunctionState) -> Vec<String> {
+    if f.traffic.insights {
+        vec![format!(
+            "arn:aws:lambda:{}:580247275435:layer:LambdaInsightsExtension:53",
+            st.region
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// GetFunctionConfiguration of `$LATEST`, a published version, or an alias (its primary
+/// version).
+pub(crate) fn configuration(
+    cx: &mut Cx<'_>,
+    name: &str,
+    qualifier: &str,
+) -> CloudResult<FunctionSummary> {
+    let f = function(cx, name)?.clone();
+    let latest = summary(cx.st, &f);
+    if qualifier == "$LATEST" {
+        return Ok(latest);
+    }
+    let version = match f.aliases.get(qualifier) {
+        Some(alias) => alias.function_version.clone(),
+        None => qualifier.to_string(),
+    };
+    if version == "$LATEST" {
+        return Ok(latest);
+    }
+    let rec = version
+        .parse::<u32>()
+        .ok()
+        .and_then(|v| f.versions.get(&v))
+        .ok_or_else(|| {
+            cx.not_found(format!(
+                "Function not found: {}:{qualifier}",
+                cx.st.function_arn(name)
+            ))
+        })?;
+    Ok(FunctionSummary {
+        arn: format!("{}:{version}", latest.arn),
+        memory_mb: rec.memory_mb,
+        timeout_s: rec.timeout_s,
+        last_update_status: UpdateStatus::Successful,
+        revision_id: Some(format!("{}-v{version}", f.revision_id())),
+        code_sha256: Some(f.code_sha256(rec.code)),
+        ..latest
+    })
 }
 
 /// Lambda's 412 when a write names a revision the function is no longer at.
@@ -204,6 +258,7 @@ pub(crate) fn publish_version(
         VersionRecord {
             memory_mb: f.memory_mb,
             revision: f.revision,
+            code: f.code,
             timeout_s: f.timeout_s,
         },
     );

@@ -23,6 +23,17 @@ impl LambdaApi for SimAccount {
             .await
     }
 
+    async fn get_function_configuration(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> CloudResult<FunctionSummary> {
+        self.call(Op::GetFunctionConfiguration, |cx| {
+            functions::configuration(cx, function, qualifier)
+        })
+        .await
+    }
+
     async fn get_account_settings(&self) -> CloudResult<AccountConcurrency> {
         self.call(Op::GetAccountSettings, |cx| {
             Ok(functions::account_settings(cx.st))

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::{BillingMode, SimSettings, UpdateStatus};
 
 use super::SimError;
-use super::state::{SimFunctionState, SimState, TableRecord, TrafficProfile};
+use super::state::{
+    AliasRecord, SimFunctionState, SimState, TableRecord, TrafficProfile, VersionRecord,
+};
 
 /// The runtime the simulated functions report; trimtab never looks at it beyond display.
 const RUNTIME: &str = "python3.13";
@@ -63,8 +65,25 @@ pub(crate) fn from_settings(settings: &SimSettings, region: &str) -> Result<SimS
                 last_update_status: UpdateStatus::Successful,
                 update_done_at: None,
                 revision: 0,
-                versions: BTreeMap::new(),
-                aliases: BTreeMap::new(),
+                code: 0,
+                // Callers that go through an alias find it deployed: version 1 of the code,
+                // and the alias pointing at it, as a deployment pipeline leaves them.
+                versions: match &f.invoked_via {
+                    Some(_) => BTreeMap::from([(
+                        1,
+                        VersionRecord {
+                            memory_mb: f.memory_mb,
+                            revision: 0,
+                            timeout_s: f.timeout_s,
+                            code: 0,
+                        },
+                    )]),
+                    None => BTreeMap::new(),
+                },
+                aliases: match &f.invoked_via {
+                    Some(alias) => BTreeMap::from([(alias.clone(), AliasRecord::new("1".into()))]),
+                    None => BTreeMap::new(),
+                },
                 provisioned: BTreeMap::new(),
                 permissions: Vec::new(),
                 traffic: TrafficProfile {

@@ -67,6 +67,9 @@ pub struct SimFunctionState {
     pub update_done_at: Option<SystemTime>,
     /// Bumped by every configuration change, so PublishVersion knows whether `$LATEST` changed.
     pub revision: u64,
+    /// Bumped by every code deployment; the code's hash is derived from it.
+    #[serde(default)]
+    pub code: u64,
     pub versions: BTreeMap<u32, VersionRecord>,
     pub aliases: BTreeMap<String, AliasRecord>,
     /// By qualifier.
@@ -132,6 +135,8 @@ pub struct VersionRecord {
     pub revision: u64,
     #[serde(default = "default_timeout")]
     pub timeout_s: u32,
+    #[serde(default)]
+    pub code: u64,
 }
 
 fn default_timeout() -> u32 {
@@ -371,6 +376,12 @@ impl SimFunctionState {
     }
 
     /// The revision id AWS would report for the current configuration.
+    /// The hash of code deployment `code` of this function.
+    pub fn code_sha256(&self, code: u64) -> String {
+        let h = mix(super::stats::hash_str(&self.name) ^ code.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        format!("{h:016x}")
+    }
+
     pub fn revision_id(&self) -> String {
         let h = mix(super::stats::hash_str(&self.name) ^ self.revision);
         format!(

@@ -548,6 +548,7 @@ mod tests {
             last_update_status: crate::model::UpdateStatus::Successful,
             update_done_at: None,
             revision: 0,
+            code: 0,
             versions: BTreeMap::new(),
             aliases: BTreeMap::new(),
             provisioned: BTreeMap::new(),

@@ -23,7 +23,7 @@ use crate::model::{
 use super::notifications::{AlarmTopic, TopicRef};
 use super::shared::ownership::{Foreign, may_change};
 use super::shared::scope::{RuleMatch, rule_for};
-use super::{Controller, Cx, EntryCx, Planned, Registered, SettingsCx};
+use super::{Controller, Cx, EntryCx, Fact, Planned, Registered, SettingsCx};
 
 pub use settings::{
     AlarmDefaults, AlarmRule, ApplicationAlarms, CacheHitAlarm, CustomMetricAlarm,
@@ -64,6 +64,32 @@ impl Controller for Alarms {
             |t| t.0.clone(),
         );
         out.plan = plan(cx.desired, cx.settings, cx.observed, &topic);
+        out.facts.publish(DurationAlarm::of(cx.settings));
+    }
+}
+
+/// Each function's duration alarm, which right-sizing takes as its default latency
+/// objective: the function is meant to stay below what would page someone.
+#[derive(Debug, Clone)]
+pub struct DurationAlarm {
+    pub statistic: String,
+    pub rule: AlarmRule,
+}
+
+impl Fact for DurationAlarm {}
+
+impl DurationAlarm {
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            statistic: settings.defaults.duration_statistic.clone(),
+            rule: settings.defaults.duration.clone(),
+        }
+    }
+
+    /// The (statistic, threshold in ms) of a rule's duration alarm; `None` when disabled.
+    pub fn for_rule(&self, rule: &crate::model::FunctionRule) -> Option<(&str, f64)> {
+        let r = self.rule.with(&Alarms::rule_of(&rule.settings).duration);
+        r.enabled.then_some((self.statistic.as_str(), r.threshold))
     }
 }
 

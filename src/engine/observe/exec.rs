@@ -30,6 +30,7 @@ pub(super) enum Delta {
     RuleTargets(String, Vec<RuleTarget>),
     Aliases(String, CloudResult<Vec<Alias>>),
     Policy(String, CloudResult<Vec<Permission>>),
+    Version(String, String, CloudResult<crate::model::FunctionSummary>),
     /// The cache's snapshot: every metric read this cycle (and possibly more, asked for
     /// earlier in the cycle).
     Metrics(std::sync::Arc<std::collections::HashMap<MetricRead, crate::model::MetricPoints>>),
@@ -52,6 +53,7 @@ struct Round {
     rule_targets: Vec<String>,
     aliases: Vec<String>,
     permissions: Vec<String>,
+    versions: Vec<(String, String)>,
     metrics: Vec<MetricBatch>,
     metric_names: Vec<(String, String)>,
 }
@@ -78,6 +80,7 @@ impl Round {
                 Read::RuleTargets { rule } => r.rule_targets.push(rule),
                 Read::Aliases { function } => r.aliases.push(function),
                 Read::Policy { function } => r.permissions.push(function),
+                Read::Version { function, version } => r.versions.push((function, version)),
                 Read::Metrics(m) => r.metrics.push(m),
                 Read::MetricNames { namespace, name } => r.metric_names.push((namespace, name)),
             }
@@ -100,7 +103,7 @@ impl Observer {
             return Ok(Vec::new());
         }
         let r = Round::new(todo);
-        let (a, b, c, d, e, f, g, h, i, j, k, l, m) = tokio::join!(
+        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n) = tokio::join!(
             self.read_functions(&r.functions),
             self.read_account(r.account_settings),
             self.read_alarms(desired, &r.alarms),
@@ -114,8 +117,9 @@ impl Observer {
             self.read_permissions(&r.permissions),
             self.read_metrics(desired, o, &r.metrics),
             self.read_metric_names(&r.metric_names),
+            self.read_versions(&r.versions),
         );
-        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m])
+        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n])
     }
 
     async fn read_functions(&self, names: &[String]) -> Batch {
@@ -329,6 +333,24 @@ impl Observer {
         Ok(results
             .into_iter()
             .map(|(name, r)| Delta::Policy(name, r))
+            .collect())
+    }
+
+    async fn read_versions(&self, keys: &[(String, String)]) -> Batch {
+        let lambda = &self.cloud.lambda;
+        let results = call_each(
+            &self.gov,
+            Op::GetFunctionConfiguration,
+            keys.iter().cloned(),
+            |(function, version)| {
+                let lambda = lambda.clone();
+                async move { lambda.get_function_configuration(&function, &version).await }
+            },
+        )
+        .await;
+        Ok(results
+            .into_iter()
+            .map(|((function, version), r)| Delta::Version(function, version, r))
             .collect())
     }
 

@@ -77,6 +77,15 @@ impl MetricCache {
     }
 }
 
+/// `t` rounded down to a multiple of `period_s` since the epoch.
+fn align_down(t: SystemTime, period_s: u32) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let period = u64::from(period_s.max(1));
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs - secs % period)
+}
+
 impl Observer {
     pub(super) async fn read_metrics(
         &self,
@@ -88,9 +97,9 @@ impl Observer {
             return Ok(Vec::new());
         }
         let now = self.gov.clock().now();
-        // The metrics of due batches not already read this cycle, by window: one time range
-        // per GetMetricData call.
-        let mut due: BTreeMap<u32, Vec<MetricRead>> = BTreeMap::new();
+        // The metrics of due batches not already read this cycle, by window and period: one
+        // time range per GetMetricData call.
+        let mut due: BTreeMap<(u32, u32), Vec<MetricRead>> = BTreeMap::new();
         let mut due_batches = Vec::new();
         {
             let mut cache = self.metrics.lock();
@@ -108,14 +117,19 @@ impl Observer {
                 for read in batch.reads() {
                     let read_now = cache.entries.get(read).is_some_and(|(at, _)| *at == now);
                     if !read_now && seen.insert(read) {
-                        due.entry(read.window_s()).or_default().push(read.clone());
+                        due.entry((read.window_s(), read.stat().period_s))
+                            .or_default()
+                            .push(read.clone());
                     }
                 }
             }
         }
         let mut failed = false;
-        let end = now - desired.observe.metrics_delay;
-        for (window_s, group) in due {
+        let settled = now - desired.observe.metrics_delay;
+        for ((window_s, period_s), group) in due {
+            // Windows end on a period boundary, so every period read is whole and two reads
+            // of the same period agree on its bounds.
+            let end = align_down(settled, period_s);
             let start = end - Duration::from_secs(u64::from(window_s));
             for batch in group.chunks(METRIC_QUERIES_PER_CALL) {
                 let queries: Vec<MetricQuery> = batch

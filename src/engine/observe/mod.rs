@@ -277,6 +277,14 @@ impl Observer {
                 o.permissions.insert(function, statements);
             }
             Delta::Policy(function, Err(e)) => self.unknown_function(o, &function, "GetPolicy", &e),
+            Delta::Version(function, version, Ok(summary)) => {
+                o.versions.insert((function, version), summary);
+            }
+            // Deleted: read and absent.
+            Delta::Version(_, _, Err(e)) if e.kind == ErrorKind::NotFound => {}
+            Delta::Version(function, _, Err(e)) => {
+                self.unknown_function(o, &function, "GetFunctionConfiguration", &e)
+            }
             Delta::Metrics(snapshot) => {
                 if o.metrics.is_empty() {
                     o.metrics = snapshot;
