@@ -235,6 +235,15 @@ impl SimAccount {
         f(&mut st)
     }
 
+    /// A function's true mean duration (ms) at a memory size, what its bill is proportional
+    /// to. `None` for an unknown function.
+    pub fn true_mean_ms(&self, function: &str, memory_mb: u32) -> Option<f64> {
+        let st = lock(&self.state);
+        let f = st.functions.get(function)?;
+        let sigma = traffic::duration_sigma(st.seed, f);
+        Some(traffic::true_mean_ms(&f.traffic, sigma, memory_mb))
+    }
+
     /// A function's true duration percentile (ms) at a memory size, from the traffic model
     /// itself, without the minute-to-minute noise: the right-sizing benchmark's oracle. `None`
     /// for an unknown function.
@@ -246,6 +255,20 @@ impl SimAccount {
         let mu = mean.max(1e-9).ln() - sigma * sigma / 2.0;
         let z = stats::norm_quantile(percentile / 100.0);
         Some((mu + sigma * z).exp())
+    }
+
+    /// Invocations a function is expected to receive in `[from, to)` (the daily shape and
+    /// bursts, without the per-minute noise): what the right-sizing benchmark charges a size
+    /// with.
+    pub fn expected_invocations(&self, function: &str, from: SystemTime, to: SystemTime) -> f64 {
+        let st = lock(&self.state);
+        let Some(f) = st.functions.get(function) else {
+            return 0.0;
+        };
+        let key = stats::hash_str(function);
+        (traffic::minute_of(from)..traffic::minute_of(to))
+            .map(|m| traffic::expected_rate(st.seed, key, f.traffic.peak_rps, m) * 60.0)
+            .sum()
     }
 
     /// The share of a function's invocations killed for memory at a memory size.

@@ -73,6 +73,11 @@ fn burst(seed: u64, key: u64, minute: u64) -> f64 {
     }
 }
 
+/// Requests a second a function with this peak receives in a minute, before noise.
+pub(crate) fn expected_rate(seed: u64, key: u64, peak_rps: f64, minute: u64) -> f64 {
+    peak_rps.max(0.0) * daily_shape(minute) * burst(seed, key, minute)
+}
+
 /// Mean invocation duration in ms at a memory size, before noise.
 pub(crate) fn mean_duration_ms(cpu_ms: f64, io_ms: f64, parallelism: f64, memory_mb: u32) -> f64 {
     let cpu_limit = parallelism.max(0.1) * MB_PER_VCPU;

@@ -135,21 +135,41 @@ pub enum Verdict {
     Continue(Duration),
 }
 
+/// What a step is judged against: the figures before it (or, in an alias canary, the stable
+/// version's over the same minutes), what the model predicted, and whether it cut memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expectation {
+    pub baseline_errors: f64,
+    pub baseline_ms: Option<f64>,
+    pub expected_ms: Option<f64>,
+    pub cut: bool,
+}
+
+impl Expectation {
+    pub fn of(m: &Marker) -> Self {
+        Self {
+            baseline_errors: m.baseline_errors.unwrap_or(0.0),
+            baseline_ms: m.baseline_ms,
+            expected_ms: m.expected_ms,
+            cut: m.config.memory_mb < m.from.memory_mb,
+        }
+    }
+}
+
 /// Judges a step from its figures. Errors are checked as soon as a few show up; latency once
 /// the step has served `canary_min_invocations`; it is promoted once the window has passed
 /// too. A step starved of traffic is judged on what it has after a day, and undone if that is
 /// next to nothing.
-pub fn judge(
-    watch: &Watch,
-    baseline_errors: f64,
-    expected_ms: Option<f64>,
-    s: &Effective<'_>,
-    elapsed: Duration,
-) -> Verdict {
+///
+/// Latency undoes a step that made things worse: one that breaches the objective and is slower
+/// than before, or a cut that is slower than predicted and has lost the objective's headroom.
+/// A step up that helps but does not yet meet the objective is kept (the next one goes further).
+pub fn judge(watch: &Watch, x: Expectation, s: &Effective<'_>, elapsed: Duration) -> Verdict {
     let g = s.global;
     let new = &watch.new;
     let n = new.invocations;
-    let base = watch.stable.map_or(baseline_errors, |t| t.error_rate());
+    let base = watch.stable.map_or(x.baseline_errors, |t| t.error_rate());
+    let before_ms = watch.stable.and_then(|t| t.objective_ms).or(x.baseline_ms);
     if n > 0.0 && new.errors >= 3.0 {
         let p = base.max(1.0 / n);
         let allowed = base + g.error_tolerance + 3.0 * (p * (1.0 - p) / n).sqrt();
@@ -164,19 +184,27 @@ pub fn judge(
     let starved = elapsed >= LONGEST_WATCH.max(g.canary_window);
     let enough = n >= g.canary_min_invocations as f64 || (starved && n >= FEWEST);
     if enough && let Some(obj) = new.objective_ms {
-        if obj > s.threshold_ms {
+        let slower = before_ms.is_none_or(|b| obj > b * (1.0 + g.latency_tolerance));
+        if obj > s.threshold_ms && slower {
             return Verdict::RollBack(format!(
-                "{} {obj:.0} ms breaches the objective ({} ≤ {:.0} ms)",
-                s.statistic, s.statistic, s.threshold_ms
+                "{} {obj:.0} ms breaches the objective ({} ≤ {:.0} ms) and is slower than before{}",
+                s.statistic,
+                s.statistic,
+                s.threshold_ms,
+                before_ms.map_or(String::new(), |b| format!(" ({b:.0} ms)"))
             ));
         }
-        if let Some(exp) = expected_ms
+        let goal = s.threshold_ms * (1.0 - g.headroom);
+        if x.cut
+            && obj > goal
+            && let Some(exp) = x.expected_ms
             && obj > exp * (1.0 + g.latency_tolerance)
         {
             return Verdict::RollBack(format!(
-                "{} {obj:.0} ms is more than {:.0} % above the {exp:.0} ms predicted",
+                "{} {obj:.0} ms is more than {:.0} % above the {exp:.0} ms predicted, within {:.0} % of the objective",
                 s.statistic,
-                g.latency_tolerance * 100.0
+                g.latency_tolerance * 100.0,
+                g.headroom * 100.0
             ));
         }
     }
@@ -367,13 +395,7 @@ fn latest_step(
         };
     };
     let elapsed = now.duration_since(m.at).unwrap_or_default();
-    match judge(
-        watch,
-        m.baseline_errors.unwrap_or(0.0),
-        m.expected_ms,
-        s,
-        elapsed,
-    ) {
+    match judge(watch, Expectation::of(m), s, elapsed) {
         Verdict::Promote(why) => Next::Act {
             writes: vec![tag(arn, &m.settle(now))],
             reason: format!("{} kept: {why}", config_text(m.config)),
@@ -494,13 +516,7 @@ fn alias_step(
                 };
             };
             let elapsed = now.duration_since(m.at).unwrap_or_default();
-            match judge(
-                watch,
-                m.baseline_errors.unwrap_or(0.0),
-                m.expected_ms,
-                s,
-                elapsed,
-            ) {
+            match judge(watch, Expectation::of(m), s, elapsed) {
                 Verdict::Promote(why) => Next::Act {
                     writes: vec![tag(arn, &m.settle(now)), route(function, &a.name, version)],
                     reason: format!("promoting version {version} ({}): {why}", config_text(m.config)),

@@ -202,7 +202,12 @@ impl SizeStats {
     }
 
     pub fn summary(&self, now: SystemTime, half_life: Duration) -> Option<SizeSummary> {
-        let objective_ms = self.objective.quantile(0.9)?;
+        // A high quantile of the periods' values: the level most periods stay under. But a
+        // p95 over a few dozen invocations is one of its top few samples, so over sparse
+        // periods the median of their values is the better estimate.
+        let per_period = self.invocations / f64::from(self.periods.max(1));
+        let q = if per_period >= 200.0 { 0.9 } else { 0.5 };
+        let objective_ms = self.objective.quantile(q)?;
         if self.mean_weight <= 0.0 || self.weight <= 0.0 {
             return None;
         }
@@ -248,6 +253,9 @@ pub struct Learned {
     pub last_oom: Option<SystemTime>,
     /// The last period whose longest invocation reached the timeout, with errors.
     pub last_timeout: Option<SystemTime>,
+    /// Bumped by every fold that changed anything, so a recommendation can be reused until
+    /// there is something new to learn from.
+    pub revision: u64,
 }
 
 /// Sizes kept: the current one and the few before it (a model needs two or three).
@@ -270,6 +278,7 @@ impl Learned {
         if self.folded_until.is_some_and(|f| end <= f) {
             return;
         }
+        self.revision += 1;
         if p.invocations > 0.0 {
             self.first = Some(self.first.map_or(p.start, |f| f.min(p.start)));
             self.fold_day(p);
@@ -310,6 +319,7 @@ impl Learned {
     /// into its size. Only the per-size statistics: the function's own periods count the
     /// canary's invocations already.
     pub fn fold_canary(&mut self, memory_mb: u32, p: &Period, half_life: Duration) {
+        self.revision += 1;
         self.size_mut(memory_mb, p.start).add(
             p.start,
             half_life,

@@ -79,6 +79,26 @@ struct FunctionMemory {
     dirty: bool,
     /// The canary (by its marker's start) whose figures were folded already.
     canary_folded: Option<SystemTime>,
+    /// The last recommendation and what it was computed from.
+    advice: Option<(AdviceKey, Result<Advice, recommend::Insufficient>)>,
+}
+
+/// What a recommendation depends on. It is recomputed when any of it changes, or hourly
+/// (history grows, emergencies age, failures are forgotten).
+#[derive(Debug, Clone, PartialEq)]
+struct AdviceKey {
+    revision: u64,
+    current: Config,
+    failed: Option<(u32, SystemTime)>,
+    since_change: SystemTime,
+    insights: bool,
+    architecture: crate::model::Architecture,
+    statistic: String,
+    threshold_ms: f64,
+    memory_mb: (u32, u32),
+    caller_timeout: Option<Duration>,
+    settings: u64,
+    hour: u64,
 }
 
 impl FunctionMemory {
@@ -98,6 +118,9 @@ impl FunctionMemory {
 #[derive(Debug, Default)]
 pub struct Memory {
     functions: HashMap<String, FunctionMemory>,
+    /// The settings in force, and how many times they changed (part of every advice key).
+    settings: Option<Settings>,
+    generation: u64,
     memo: signals::Memo,
     history: Option<(Vec<Arc<FunctionReads>>, MetricBatch)>,
     recent: Option<(Vec<Arc<FunctionReads>>, MetricBatch)>,
@@ -327,6 +350,11 @@ impl Controller for RightSizing {
             return;
         }
         let alarm = cx.fact::<DurationAlarm>();
+        if memory.settings.as_ref() != Some(cx.settings) {
+            memory.settings = Some(cx.settings.clone());
+            memory.generation += 1;
+        }
+        let generation = memory.generation;
         let mut seen = HashSet::new();
         let mut in_flight = memory.functions.values().filter(|f| f.in_flight()).count();
         for (name, f) in &cx.observed.functions {
@@ -339,7 +367,17 @@ impl Controller for RightSizing {
             }
             let fm = memory.functions.entry(name.clone()).or_default();
             let was_in_flight = fm.in_flight();
-            let planned = plan_function(cx, &mut memory.memo, name, f, &e, fm, in_flight, out);
+            let planned = plan_function(
+                cx,
+                &mut memory.memo,
+                generation,
+                name,
+                f,
+                &e,
+                fm,
+                in_flight,
+                out,
+            );
             if planned && !was_in_flight {
                 in_flight += 1;
             }
@@ -354,6 +392,7 @@ impl Controller for RightSizing {
 fn plan_function(
     cx: &Cx<'_, RightSizing>,
     memo: &mut signals::Memo,
+    generation: u64,
     name: &str,
     f: &ObservedFunction,
     e: &Effective<'_>,
@@ -501,7 +540,28 @@ fn plan_function(
         failed,
         since_change,
     };
-    let advice = recommend(&inputs);
+    let key = AdviceKey {
+        revision: fm.learned.revision,
+        current,
+        failed,
+        since_change,
+        insights,
+        architecture: f.summary.architecture,
+        statistic: e.statistic.clone(),
+        threshold_ms: e.threshold_ms,
+        memory_mb: (e.memory_min_mb, e.memory_max_mb),
+        caller_timeout: e.caller_timeout,
+        settings: generation,
+        hour: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 3_600),
+    };
+    let advice = match &fm.advice {
+        Some((k, a)) if *k == key => a.clone(),
+        _ => {
+            let a = recommend(&inputs);
+            fm.advice = Some((key, a.clone()));
+            a
+        }
+    };
     let mut rec = Recommendation {
         function: name.to_string(),
         mode: e.mode.as_str(),
@@ -720,7 +780,7 @@ fn begin_step(
     }
     let now = cx.now;
     let base = fm.marker().cloned().unwrap_or_else(|| Marker::untouched(current));
-    let urgent = a.emergency.is_some() || a.breach || to.memory_mb > current.memory_mb;
+    let urgent = a.urgent;
     let last = base.at;
     let since_last = now.duration_since(last).unwrap_or(Duration::MAX);
     if !urgent && since_last < g.min_interval {

@@ -120,11 +120,22 @@ impl Model {
             }
         }
         let best = scored.iter().map(|(e, _)| *e).fold(f64::INFINITY, f64::min);
-        let curves = scored
-            .into_iter()
-            .filter(|(e, _)| *e <= best + FIT_SLACK)
-            .map(|(_, c)| c)
-            .collect();
+        // For one parallelism, the fitted work is linear in the waiting time, so every
+        // prediction is too: the extremes of the range come from the extremes of the waiting
+        // times that fit. Keeping only those keeps predictions cheap.
+        let mut curves: Vec<Curve> = Vec::new();
+        for &parallelism in &PARALLELISM {
+            let fit = scored
+                .iter()
+                .filter(|(e, c)| *e <= best + FIT_SLACK && c.parallelism == parallelism)
+                .map(|(_, c)| *c);
+            let lo = fit.clone().min_by(|a, b| a.io.total_cmp(&b.io));
+            let hi = fit.max_by(|a, b| a.io.total_cmp(&b.io));
+            curves.extend(lo);
+            if hi != lo {
+                curves.extend(hi);
+            }
+        }
         Some(Model {
             curves,
             measured_cpu: cpu_ms.is_some(),

@@ -11,8 +11,9 @@ use super::marker::Config;
 use super::predict::Model;
 use super::settings::{Effective, Optimise};
 
-/// A failed canary keeps right-sizing away from that size (and below) this long.
-pub const FAILED_SIZE_MEMORY: Duration = Duration::from_secs(7 * 86_400);
+/// A failed step keeps right-sizing away from that size, and half the way back to the size it
+/// was undone to, this long: the next try bisects the interval the failure left.
+pub const FAILED_SIZE_MEMORY: Duration = Duration::from_secs(30 * 86_400);
 /// Days in the month the estimates assume.
 const DAYS_PER_MONTH: f64 = 30.0;
 /// Lambda's hard limits.
@@ -81,6 +82,9 @@ pub struct Advice {
     pub confidence: f64,
     /// The current size breaches the objective.
     pub breach: bool,
+    /// The step cannot wait for `min_interval`: an emergency, a breach, memory used at the
+    /// size.
+    pub urgent: bool,
     /// Out-of-memory kills or timeouts since the last change.
     pub emergency: Option<Emergency>,
     pub timeout_s: u32,
@@ -141,10 +145,12 @@ fn memory_floor(i: &Inputs<'_>) -> (f64, String) {
     match i.learned.memory_peak_mb().filter(|_| i.insights) {
         Some(peak) => {
             let days = i.learned.history(i.now).as_secs_f64() / 86_400.0;
-            // VPA widens its bounds while history is short: twice the margin with no
-            // history, the configured margin from a week on.
-            let widen = 1.0 + ((7.0 - days) / 7.0).clamp(0.0, 1.0);
-            let margin = g.memory_margin * widen;
+            // VPA widens its bounds while history is short: up to twice the margin with no
+            // history, the configured margin from a week on. A peak over few invocations is
+            // a poorer estimate of the tail than one over millions: up to twice again.
+            let short = ((7.0 - days) / 7.0).clamp(0.0, 1.0);
+            let few = (1e5 / i.learned.invocations().max(1.0)).min(1.0);
+            let margin = g.memory_margin * (1.0 + short) * (1.0 + few);
             (
                 peak * (1.0 + margin),
                 format!("memory peak {peak:.0} MB + {:.0} %", margin * 100.0),
@@ -240,45 +246,104 @@ pub fn recommend(i: &Inputs<'_>) -> Result<Advice, Insufficient> {
     let failed = i
         .failed
         .filter(|(_, at)| i.now.duration_since(*at).unwrap_or_default() < FAILED_SIZE_MEMORY)
-        .map(|(mb, _)| mb);
+        .map(|(mb, _)| {
+            // With memory data, the next try bisects what the failure left; without it, the
+            // failure may have been an out-of-memory kill that nothing else would show:
+            // nothing below the size it was undone to.
+            if mb < cur_mb && i.insights {
+                mb + (cur_mb - mb) / 2
+            } else if mb < cur_mb {
+                cur_mb
+            } else {
+                mb
+            }
+        });
     // Memory used reaches the size: below the floor, whatever it costs.
-    let starved = lo > cur_mb;
+    // Memory used at the size itself (Lambda Insights reports at most the size): killed, or
+    // about to be. Bumped as after an out-of-memory kill.
+    let at_limit = i.insights
+        && i
+            .learned
+            .memory_peak_mb()
+            .is_some_and(|p| p >= 0.97 * f64::from(cur_mb));
+    // The margin above the peak has worn thin (the peak grew): restore it, with hysteresis.
+    let thin = !at_limit && f64::from(lo) > f64::from(cur_mb) * 1.02;
 
+    // A size the function has served at is judged by what it did there, not by the model.
+    let observed = |mb: u32| {
+        sizes
+            .iter()
+            .find(|s| s.memory_mb == mb && s.invocations >= needed_here as f64)
+    };
     let evaluate = |mb: u32| {
+        if let Some(s) = observed(mb) {
+            return Candidate {
+                mb,
+                latency_high: s.objective_ms,
+                latency_mid: s.objective_ms,
+                latency_low: s.objective_ms,
+                cost_mid: cost(mb, s.mean_ms),
+                spread: 0.0,
+            };
+        }
         let r = model.mean_ms(mb);
         Candidate {
             mb,
             latency_high: r.high * shape,
             latency_mid: r.mid * shape,
+            latency_low: r.low * shape,
             cost_mid: cost(mb, r.mid),
             spread: (r.high - r.low) / r.mid.max(1e-9),
         }
     };
-    let candidates: Vec<Candidate> = (lo..=hi)
-        .step_by(step as usize)
-        .filter(|mb| failed.is_none_or(|f| *mb > f))
+    // The grid, the floor itself (the cheapest size for a function that waits on I/O), and
+    // every size observed.
+    let floor_exact = (floor_mb.ceil() as u32).clamp(lo.saturating_sub(step), lo);
+    let mut sizes_to_try: Vec<u32> = (lo..=hi).step_by(step as usize).collect();
+    sizes_to_try.push(floor_exact.max(s.memory_min_mb).max(MEMORY_FLOOR_MB));
+    sizes_to_try.extend(sizes.iter().map(|s| s.memory_mb).filter(|mb| (lo..=hi).contains(mb)));
+    sizes_to_try.sort_unstable();
+    sizes_to_try.dedup();
+    let candidates: Vec<Candidate> = sizes_to_try
+        .into_iter()
+        .filter(|mb| failed.is_none_or(|f| *mb > f || *mb == cur_mb))
         .map(evaluate)
         .collect();
     let feasible: Vec<&Candidate> = candidates.iter().filter(|c| c.latency_high <= goal).collect();
     let best = pick(&feasible, g.optimise, g.balanced_weight);
-    let fastest_above = |floor: u32| {
+    // Going up is safe (no memory is taken away), so when no larger size is *sure* to meet
+    // the objective, the central estimate decides, then the optimistic one, then a bounded
+    // step up to learn from: never a crawl of one memory step at a time.
+    let up_from = |floor: u32| -> Option<&Candidate> {
         let above: Vec<&Candidate> = candidates.iter().filter(|c| c.mb > floor).collect();
-        let fastest = above.iter().map(|c| c.latency_high).fold(f64::INFINITY, f64::min);
-        above
-            .into_iter()
-            .filter(|c| c.latency_high <= fastest * 1.02)
-            .min_by(|a, b| a.cost_mid.total_cmp(&b.cost_mid))
+        let cheapest = |pred: &dyn Fn(&Candidate) -> bool| {
+            above
+                .iter()
+                .copied()
+                .filter(|c| pred(c))
+                .min_by(|a, b| a.cost_mid.total_cmp(&b.cost_mid))
+        };
+        let explore = round_up(f64::from(floor) * (1.0 + g.max_step), step);
+        cheapest(&|c| c.latency_mid <= goal)
+            .or_else(|| cheapest(&|c| c.latency_low <= goal))
+            .or_else(|| above.iter().copied().find(|c| c.mb >= explore))
+            .or_else(|| above.last().copied())
     };
     let objective = format!("{} ≤ {threshold:.0} ms", s.statistic);
     let (target, reason): (Option<&Candidate>, String) = if emergency
         == Some(Emergency::OutOfMemory)
+        || at_limit
     {
         // VPA's bump after an out-of-memory kill: × 1.2, and at least 100 MB more.
         let peak = i.learned.memory_peak_mb().unwrap_or(0.0).max(f64::from(cur_mb));
         let want = round_up((peak * 1.2).max(peak + 100.0), step);
         (
             candidates.iter().find(|c| c.mb >= want).or(candidates.last()),
-            format!("out-of-memory kills at {cur_mb} MB: more memory at once"),
+            if emergency.is_some() {
+                format!("out-of-memory kills at {cur_mb} MB: more memory at once")
+            } else {
+                format!("memory used reaches {cur_mb} MB: more memory")
+            },
         )
     } else if emergency == Some(Emergency::Timeouts) && !breach {
         (
@@ -288,15 +353,15 @@ pub fn recommend(i: &Inputs<'_>) -> Result<Advice, Insufficient> {
                 i.current.timeout_s
             ),
         )
-    } else if starved {
+    } else if thin {
         (
             best.filter(|c| c.mb >= lo)
                 .or_else(|| candidates.first()),
-            format!("memory used is within the margin of {cur_mb} MB ({floor_why})"),
+            format!("the margin above the memory peak has worn thin at {cur_mb} MB ({floor_why})"),
         )
     } else if breach {
         (
-            best.filter(|c| c.mb > cur_mb).or_else(|| fastest_above(cur_mb)),
+            best.filter(|c| c.mb > cur_mb).or_else(|| up_from(cur_mb)),
             format!(
                 "{} of {:.0} ms breaches the objective ({objective})",
                 s.statistic, here.objective_ms
@@ -306,7 +371,7 @@ pub fn recommend(i: &Inputs<'_>) -> Result<Advice, Insufficient> {
         match best {
             Some(c) if c.mb != cur_mb => {
                 let saving = current_cost - c.cost_mid;
-                if saving >= g.min_saving && saving >= 0.01 * current_cost {
+                if saving >= g.min_saving && saving >= g.min_saving_share * current_cost {
                     let why = if c.mb < cur_mb {
                         format!("{} MB is predicted to meet {objective} for less", c.mb)
                     } else {
@@ -404,6 +469,7 @@ pub fn recommend(i: &Inputs<'_>) -> Result<Advice, Insufficient> {
         monthly_saving: current_cost - target_cost,
         confidence,
         breach,
+        urgent: breach || at_limit || emergency.is_some(),
         emergency,
         timeout_s,
         caller_warning,
@@ -420,6 +486,7 @@ struct Candidate {
     mb: u32,
     latency_high: f64,
     latency_mid: f64,
+    latency_low: f64,
     cost_mid: f64,
     spread: f64,
 }

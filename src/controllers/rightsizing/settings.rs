@@ -107,8 +107,10 @@ pub struct Settings {
     pub latency_tolerance: f64,
     /// The canary's error rate may exceed the stable version's by this much (absolute).
     pub error_tolerance: f64,
-    /// Savings below this (dollars a month) are not worth a change.
+    /// Savings below this (dollars a month) are not worth a change…
     pub min_saving: f64,
+    /// …nor below this share of the function's cost (estimates are only so precise).
+    pub min_saving_share: f64,
     /// Functions whose memory someone else changed, to take back under right-sizing with the
     /// current size as the new baseline.
     pub resume: Vec<String>,
@@ -140,10 +142,10 @@ impl Default for Settings {
             balanced_weight: 0.5,
             latency_threshold_ms: None,
             latency_statistic: None,
-            headroom: 0.15,
+            headroom: 0.08,
             memory_min_mb: 128,
             memory_max_mb: 10_240,
-            memory_margin: 0.1,
+            memory_margin: 0.05,
             blind_step: 0.25,
             max_step: 0.5,
             memory_step_mb: 16,
@@ -158,8 +160,9 @@ impl Default for Settings {
             canary_window: Duration::from_secs(3_600),
             canary_min_invocations: 100,
             latency_tolerance: 0.2,
-            error_tolerance: 0.005,
-            min_saving: 0.01,
+            error_tolerance: 0.001,
+            min_saving: 0.0,
+            min_saving_share: 0.02,
             resume: Vec::new(),
             max_in_flight: 20,
             timeouts: Timeouts {
@@ -230,6 +233,7 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
     let latency_tolerance = s.number(d, "latency_tolerance");
     let error_tolerance = s.number(d, "error_tolerance");
     let min_saving = s.number(d, "min_saving_dollars");
+    let min_saving_share = s.number(d, "min_saving_share");
     let resume = s.strings(d, "resume");
     let max_in_flight = s.int(d, "max_in_flight");
     let mut t = s.section(d, "timeout");
@@ -313,6 +317,8 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
             .unwrap_or(dflt.error_tolerance),
         min_saving: bound(d, &min_saving, &p("min_saving_dollars"), Bounds::at_least(0.0, "dollars a month"))
             .unwrap_or(dflt.min_saving),
+        min_saving_share: bound(d, &min_saving_share, &p("min_saving_share"), Bounds::between(0.0, 0.5, ""))
+            .unwrap_or(dflt.min_saving_share),
         resume: names,
         max_in_flight: check::int(d, &max_in_flight, &p("max_in_flight"), Bounds::between(1.0, 1_000.0, ""))
             .unwrap_or(dflt.max_in_flight),
