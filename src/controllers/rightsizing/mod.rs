@@ -79,6 +79,10 @@ struct FunctionMemory {
     dirty: bool,
     /// The canary (by its marker's start) whose figures were folded already.
     canary_folded: Option<SystemTime>,
+    /// What was last folded, by window (see [`FunctionReads::stamp`]).
+    folded: HashMap<Window, signals::Stamp>,
+    /// The signals the last periodic read returned.
+    signals: Vec<&'static str>,
     /// The last recommendation and what it was computed from.
     advice: Option<(AdviceKey, Result<Advice, recommend::Insufficient>)>,
 }
@@ -469,15 +473,20 @@ fn plan_function(
         _ => serving.map(Marker::untouched),
     };
     if let Some(m) = &marker {
-        let windows = if fm.loaded {
-            vec![Window::Recent]
+        let windows: &[Window] = if fm.loaded {
+            &[Window::Recent]
         } else {
-            vec![Window::History, Window::Recent]
+            &[Window::History, Window::Recent]
         };
-        for window in windows {
+        for &window in windows {
             let reads = memo.periodic(name, statistic, insights, window, g.history, g.observe_every);
-            if !reads.all_read(observed) {
+            let stamp = reads.stamp(observed);
+            if !reads.all_read(observed) || stamp.is_none() || fm.folded.get(&window) == stamp.as_ref() {
                 continue;
+            }
+            if window == Window::Recent {
+                fm.signals = reads.signals(observed).into_iter().map(|s| s.label()).collect();
+                fm.signals.dedup();
             }
             let since = if fm.marker == MarkerState::Untouched || matches!(fm.marker, MarkerState::Unknown) {
                 UNIX_EPOCH
@@ -493,6 +502,9 @@ fn plan_function(
             }
             if window == Window::History {
                 fm.loaded = true;
+            }
+            if let Some(stamp) = stamp {
+                fm.folded.insert(window, stamp);
             }
         }
     }
@@ -511,9 +523,7 @@ fn plan_function(
     });
 
     let signals: Vec<&'static str> = {
-        let reads = memo.periodic(name, statistic, insights, Window::Recent, g.history, g.observe_every);
-        let mut s: Vec<&'static str> = reads.signals(observed).into_iter().map(|s| s.label()).collect();
-        s.dedup();
+        let mut s = fm.signals.clone();
         if fm.learned.memory_peak_mb().is_some() && !s.contains(&"memory_used") {
             s.push("memory_used");
         }

@@ -174,9 +174,28 @@ pub fn watched(
     }
 }
 
+/// See [`FunctionReads::stamp`].
+#[derive(Clone, Debug)]
+pub struct Stamp(std::sync::Weak<Vec<(std::time::SystemTime, f64)>>);
+
+impl PartialEq for Stamp {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl FunctionReads {
     pub fn metric_reads(&self) -> impl Iterator<Item = &MetricRead> {
         self.reads.iter().map(|(_, r)| r)
+    }
+
+    /// Identifies what was read: a new read is a new allocation, so the periods need
+    /// folding only when the stamp changes. A weak reference keeps the allocation's
+    /// address from being reused while the stamp is held (no ABA), without keeping the
+    /// points alive.
+    pub fn stamp(&self, observed: &Observed) -> Option<Stamp> {
+        let (_, first) = self.reads.first()?;
+        observed.metrics.get(first).map(|p| Stamp(Arc::downgrade(p)))
     }
 
     /// Whether every read was performed (this cycle or earlier, still fresh).
