@@ -930,15 +930,26 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
         .await
         .map_err(|e| trimtab::engine::error_chain(&e))?;
     let observe_cpu = cpu_time().saturating_sub(cpu_before);
-    let mut plan_cpu = Vec::new();
-    let mut changes = 0;
-    for _ in 0..5 {
-        let before = cpu_time();
-        let plan = trimtab::controllers::plan(&b.desired, &observed);
-        plan_cpu.push(cpu_time().saturating_sub(before));
-        changes = plan.changes.len();
-    }
-    plan_cpu.sort();
+    // Steady: with the memory the daemon has built up (what every cycle pays). Cold: with none,
+    // as a fresh process's first plan (every history folded, every model fitted).
+    let median_of_5 = |f: &mut dyn FnMut() -> usize| {
+        let mut cpu = Vec::new();
+        let mut changes = 0;
+        for _ in 0..5 {
+            let before = cpu_time();
+            changes = f();
+            cpu.push(cpu_time().saturating_sub(before));
+        }
+        cpu.sort();
+        (cpu[cpu.len() / 2], changes)
+    };
+    let (plan_cpu, changes) =
+        median_of_5(&mut || b.engine.plan_observed(&b.desired, &observed).changes.len());
+    let (cold_plan_cpu, cold_changes) = median_of_5(&mut || {
+        trimtab::controllers::plan(&b.desired, &observed)
+            .changes
+            .len()
+    });
     let before = cpu_time();
     drop(observed);
     let drop_cpu = cpu_time().saturating_sub(before);
@@ -949,8 +960,12 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
         ms(observe_cpu)
     );
     println!(
-        "| `controllers::plan` alone (pure; median of 5, {changes} changes) | {} |",
-        ms(plan_cpu[plan_cpu.len() / 2])
+        "| plan alone, steady (the daemon's memory; median of 5, {changes} changes) | {} |",
+        ms(plan_cpu)
+    );
+    println!(
+        "| plan alone, cold (no memory, as a fresh process; median of 5, {cold_changes} changes) | {} |",
+        ms(cold_plan_cpu)
     );
     println!("| dropping the observation | {} |", ms(drop_cpu));
     println!();

@@ -181,6 +181,12 @@ impl Engine {
         Ok((observed, outcome.plan))
     }
 
+    /// Plans `observed` with the controllers' memory as a cycle would, without observing or
+    /// recording anything: for benchmarks that time the planner of a steady daemon.
+    pub fn plan_observed(&self, desired: &Desired, observed: &Observed) -> Plan {
+        registry::plan(desired, observed, &mut self.memory()).plan
+    }
+
     async fn plan_outcome(
         &self,
         desired: &Desired,

@@ -411,80 +411,82 @@ fn list(v: &[String]) -> String {
 
 /// Every field (tags aside) where `observed` differs from `desired`.
 pub fn spec_diff(observed: &AlarmSpec, desired: &AlarmSpec) -> Vec<FieldDiff> {
-    let mut diffs = Vec::new();
-    let mut field = |name: &str, old: String, new: String| {
+    // Compared as typed values and rendered only when they differ: every steady cycle
+    // compares every owned alarm, and nearly all of them match.
+    fn field<T: PartialEq + ?Sized>(
+        diffs: &mut Vec<FieldDiff>,
+        name: &str,
+        old: &T,
+        new: &T,
+        render: impl Fn(&T) -> String,
+    ) {
         if old != new {
             diffs.push(FieldDiff {
                 field: name.to_string(),
-                old,
-                new,
+                old: render(old),
+                new: render(new),
             });
         }
-    };
-    field(
-        "description",
-        observed.description.clone(),
-        desired.description.clone(),
-    );
-    if observed.metric != desired.metric {
-        let (old, new) = (
-            describe_metric(&observed.metric),
-            describe_metric(&desired.metric),
-        );
+    }
+    let (o, d) = (observed, desired);
+    let mut diffs = Vec::new();
+    field(&mut diffs, "description", &o.description, &d.description, String::clone);
+    if o.metric != d.metric {
+        let (old, new) = (describe_metric(&o.metric), describe_metric(&d.metric));
         // Two metrics can render alike yet differ (e.g. a label); still report the drift.
         let new = if old == new {
             format!("{new} (label or return-data differs)")
         } else {
             new
         };
-        field("metric", old, new);
+        diffs.push(FieldDiff {
+            field: "metric".into(),
+            old,
+            new,
+        });
     }
+    field(&mut diffs, "comparison", &o.comparison, &d.comparison, |c| {
+        c.as_str().into()
+    });
+    field(&mut diffs, "threshold", &o.threshold, &d.threshold, f64::to_string);
+    let count = |n: &u32| n.to_string();
     field(
-        "comparison",
-        observed.comparison.as_str().into(),
-        desired.comparison.as_str().into(),
-    );
-    if observed.threshold != desired.threshold {
-        field(
-            "threshold",
-            observed.threshold.to_string(),
-            desired.threshold.to_string(),
-        );
-    }
-    field(
+        &mut diffs,
         "evaluation_periods",
-        observed.evaluation_periods.to_string(),
-        desired.evaluation_periods.to_string(),
+        &o.evaluation_periods,
+        &d.evaluation_periods,
+        count,
     );
     field(
+        &mut diffs,
         "datapoints_to_alarm",
-        observed.datapoints_to_alarm.to_string(),
-        desired.datapoints_to_alarm.to_string(),
+        &o.datapoints_to_alarm,
+        &d.datapoints_to_alarm,
+        count,
     );
     field(
+        &mut diffs,
         "treat_missing_data",
-        observed.treat_missing_data.as_str().into(),
-        desired.treat_missing_data.as_str().into(),
+        &o.treat_missing_data,
+        &d.treat_missing_data,
+        |t| t.as_str().into(),
     );
     field(
+        &mut diffs,
         "actions_enabled",
-        observed.actions_enabled.to_string(),
-        desired.actions_enabled.to_string(),
+        &o.actions_enabled,
+        &d.actions_enabled,
+        bool::to_string,
     );
+    let actions = |v: &Vec<String>| list(v);
+    field(&mut diffs, "alarm_actions", &o.alarm_actions, &d.alarm_actions, actions);
+    field(&mut diffs, "ok_actions", &o.ok_actions, &d.ok_actions, actions);
     field(
-        "alarm_actions",
-        list(&observed.alarm_actions),
-        list(&desired.alarm_actions),
-    );
-    field(
-        "ok_actions",
-        list(&observed.ok_actions),
-        list(&desired.ok_actions),
-    );
-    field(
+        &mut diffs,
         "insufficient_data_actions",
-        list(&observed.insufficient_data_actions),
-        list(&desired.insufficient_data_actions),
+        &o.insufficient_data_actions,
+        &d.insufficient_data_actions,
+        actions,
     );
     diffs
 }
