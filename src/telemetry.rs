@@ -6,7 +6,7 @@
 //! (labels are resource kinds, actions, services and operations — never resource names).
 
 use prometheus::{
-    CounterVec, Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    CounterVec, Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -61,6 +61,8 @@ pub struct Telemetry {
     pub config_generation: IntGauge,
     pub ready: IntGauge,
     pub limiter_wait: CounterVec,
+    pub rightsizing_functions: IntGaugeVec,
+    pub rightsizing_saving: GaugeVec,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -194,6 +196,20 @@ impl Telemetry {
                 ),
                 &["bucket"],
             )?,
+            rightsizing_functions: IntGaugeVec::new(
+                Opts::new(
+                    "trimtab_rightsizing_functions",
+                    "Functions right-sizing looked at in the last plan, by where they stand (optimal, recommended, changing, emergency, not_enough_data, standing_back, waiting).",
+                ),
+                &["state"],
+            )?,
+            rightsizing_saving: GaugeVec::new(
+                Opts::new(
+                    "trimtab_rightsizing_monthly_saving_dollars",
+                    "Estimated monthly saving, in US dollars, of right-sizing's recommendations not yet applied (direction=down) and the monthly cost of those that add memory to meet the objective (direction=up).",
+                ),
+                &["direction"],
+            )?,
             registry,
         };
         let r = &t.registry;
@@ -216,6 +232,8 @@ impl Telemetry {
         r.register(Box::new(t.config_generation.clone()))?;
         r.register(Box::new(t.ready.clone()))?;
         r.register(Box::new(t.limiter_wait.clone()))?;
+        r.register(Box::new(t.rightsizing_functions.clone()))?;
+        r.register(Box::new(t.rightsizing_saving.clone()))?;
         t.initialise_series();
         Ok(t)
     }
@@ -228,6 +246,12 @@ impl Telemetry {
         }
         for outcome in ["success", "failure"] {
             self.config_reloads.with_label_values(&[outcome]);
+        }
+        for state in crate::model::rightsizing::SizingState::ALL {
+            self.rightsizing_functions.with_label_values(&[state.as_str()]);
+        }
+        for direction in ["down", "up"] {
+            self.rightsizing_saving.with_label_values(&[direction]);
         }
         for (controller, code) in crate::controllers::registry::note_codes() {
             self.plan_notes.with_label_values(&[controller, code]);

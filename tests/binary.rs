@@ -743,6 +743,20 @@ fn run_serves_reloads_and_stops_cleanly() {
     });
     assert_eq!(status["config_generation"], 1, "{status}");
     assert_eq!(status["last_cycle"]["outcome"], "success", "{status}");
+    // Right-sizing's view of the one function, in both places.
+    let sizing = &status["right_sizing"];
+    assert_eq!(sizing["functions"][0]["function"], "fn-a", "{status}");
+    let state = sizing["functions"][0]["state"].as_str().expect("a state");
+    assert_eq!(sizing["functions_by_state"][state], 1, "{status}");
+    let metrics = daemon.wait_metric("trimtab_cycles_total{outcome=\"success\"}", |v| v >= 1.0);
+    assert_eq!(
+        metric(
+            &metrics,
+            &format!("trimtab_rightsizing_functions{{state=\"{state}\"}}")
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
 
     // An invalid edit is counted and reported; the last good configuration keeps running.
     replace_file(&config, &small_config(-1, ""));

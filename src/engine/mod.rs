@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::cloud::Cloud;
 use crate::controllers::registry;
+use crate::model::rightsizing::SizingState;
 use crate::model::{Action, Desired, Observed, Plan, ResourceKind};
 use crate::telemetry::Telemetry;
 
@@ -223,6 +224,23 @@ impl Engine {
                 .with_label_values(&[controller, code])
                 .set(notes.get(&(controller, code)).copied().unwrap_or(0));
         }
+        let mut sizing: BTreeMap<SizingState, i64> = BTreeMap::new();
+        let (mut down, mut up) = (0.0, 0.0);
+        for r in &plan.recommendations {
+            *sizing.entry(r.state).or_default() += 1;
+            match r.monthly_saving {
+                Some(s) if s > 0.0 => down += s,
+                Some(s) if s < 0.0 => up -= s,
+                _ => {}
+            }
+        }
+        for state in SizingState::ALL {
+            t.rightsizing_functions
+                .with_label_values(&[state.as_str()])
+                .set(sizing.get(&state).copied().unwrap_or(0));
+        }
+        t.rightsizing_saving.with_label_values(&["down"]).set(down);
+        t.rightsizing_saving.with_label_values(&["up"]).set(up);
         for kind in ResourceKind::ALL {
             for action in Action::ALL {
                 t.pending_changes

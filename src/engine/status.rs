@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::model::rightsizing::{Recommendation, SizingState};
 use crate::model::{Action, Change, FieldDiff, Note, Refusal, ResourceKind};
 
 use super::CycleReport;
@@ -87,7 +88,44 @@ pub struct StatusSnapshot {
     /// Findings of the last plan that are neither changes nor refusals (alarms whose metric
     /// has no data, recommendations).
     pub notes: Vec<Note>,
+    /// Right-sizing's view of every function it looked at in the last plan.
+    pub right_sizing: RightSizingStatus,
     pub recent_errors: Vec<ErrorEntry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RightSizingStatus {
+    /// Functions by where they stand.
+    pub functions_by_state: BTreeMap<SizingState, usize>,
+    /// Dollars a month the recommendations not yet applied would save.
+    pub monthly_saving_available: f64,
+    /// One entry per function, the largest savings first.
+    pub functions: Vec<Recommendation>,
+}
+
+impl RightSizingStatus {
+    fn of(recommendations: &[Recommendation]) -> Self {
+        let mut functions = recommendations.to_vec();
+        functions.sort_by(|a, b| {
+            let saving = |r: &Recommendation| r.monthly_saving.unwrap_or(0.0).abs();
+            saving(b)
+                .total_cmp(&saving(a))
+                .then_with(|| a.function.cmp(&b.function))
+        });
+        let mut functions_by_state = BTreeMap::new();
+        for r in &functions {
+            *functions_by_state.entry(r.state).or_default() += 1;
+        }
+        Self {
+            functions_by_state,
+            monthly_saving_available: functions
+                .iter()
+                .filter_map(|r| r.monthly_saving)
+                .filter(|s| *s > 0.0)
+                .sum(),
+            functions,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -105,6 +143,7 @@ struct State {
     pending: Vec<ChangeSummary>,
     refusals: Vec<Refusal>,
     notes: Vec<Note>,
+    right_sizing: RightSizingStatus,
     errors: VecDeque<ErrorEntry>,
 }
 
@@ -170,6 +209,7 @@ impl StatusBoard {
                 pending: Vec::new(),
                 refusals: Vec::new(),
                 notes: Vec::new(),
+                right_sizing: RightSizingStatus::default(),
                 errors: VecDeque::new(),
             })),
         }
@@ -252,6 +292,7 @@ impl StatusBoard {
             .collect();
         s.refusals = report.plan.refusals.clone();
         s.notes = report.plan.notes.clone();
+        s.right_sizing = RightSizingStatus::of(&report.plan.recommendations);
         let failures: Vec<(String, String)> = report
             .apply
             .outcomes
@@ -324,6 +365,7 @@ impl StatusBoard {
             pending: s.pending.clone(),
             refusals: s.refusals.clone(),
             notes: s.notes.clone(),
+            right_sizing: s.right_sizing.clone(),
             recent_errors: s.errors.iter().cloned().collect(),
         }
     }
