@@ -252,6 +252,8 @@ struct Measured {
     virtual_time: Duration,
     wall: Duration,
     cpu: Duration,
+    /// The part of `cpu` the simulated account spent answering calls.
+    sim_cpu: Duration,
     /// Virtual time since the last metrics read began, when this cycle started.
     since_metrics_read: Option<Duration>,
     /// VmRSS right after the cycle.
@@ -278,10 +280,12 @@ impl Bench {
             .last_metrics_read
             .map(|t| start.duration_since(t).unwrap_or_default());
         let cpu_before = cpu_time();
+        let sim_before = self.sim.cpu_spent();
         let wall = Instant::now();
         let result = self.engine.cycle(&self.desired, &self.cancel).await;
         let wall = wall.elapsed();
         let cpu = cpu_time().saturating_sub(cpu_before);
+        let sim_cpu = self.sim.cpu_spent().saturating_sub(sim_before);
         let report = result.map_err(|e| trimtab::engine::error_chain(&e))?;
         let calls = self.sim.counters();
         if calls.calls(Op::GetMetricData) > 0 {
@@ -294,6 +298,7 @@ impl Bench {
             virtual_time: self.clock.now().duration_since(start).unwrap_or_default(),
             wall,
             cpu,
+            sim_cpu,
             since_metrics_read,
             rss_after_kb: vm_kb("VmRSS:"),
         })
@@ -812,12 +817,18 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
                 + m.virtual_time
         })
         .unwrap_or_default();
-    let cpu_of = |gmd: bool| {
+    let cpu_of = |gmd: bool, daemon_only: bool| {
         let mut v: Vec<Duration> = steady
             .iter()
             .skip(1) // cycle 2 may carry one-off reads
             .filter(|m| (m.calls.calls(Op::GetMetricData) > 0) == gmd)
-            .map(|m| m.cpu)
+            .map(|m| {
+                if daemon_only {
+                    m.cpu.saturating_sub(m.sim_cpu)
+                } else {
+                    m.cpu
+                }
+            })
             .collect();
         v.sort();
         match (v.first(), v.get(v.len() / 2), v.last()) {
@@ -904,11 +915,19 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     );
     println!(
         "| CPU per cycle without a metrics read, min / median / max (cycles 3+) | {} |",
-        cpu_of(false)
+        cpu_of(false, false)
     );
     println!(
         "| CPU per cycle with a metrics read, min / median / max (cycles 3+) | {} |",
-        cpu_of(true)
+        cpu_of(true, false)
+    );
+    println!(
+        "| … trimtab alone (less the simulated account's CPU answering calls), without a metrics read | {} |",
+        cpu_of(false, true)
+    );
+    println!(
+        "| … trimtab alone, with a metrics read | {} |",
+        cpu_of(true, true)
     );
     println!(
         "| peak RSS (VmHWM{}) | {} |",
@@ -924,12 +943,14 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     // ---- Where the CPU goes: one more observation, then the pure planner on it ---------------
     b.clock.advance(INTERVAL).await;
     let cpu_before = cpu_time();
+    let sim_before = b.sim.cpu_spent();
     let observed = b
         .engine
         .observe(&b.desired)
         .await
         .map_err(|e| trimtab::engine::error_chain(&e))?;
     let observe_cpu = cpu_time().saturating_sub(cpu_before);
+    let observe_sim_cpu = b.sim.cpu_spent().saturating_sub(sim_before);
     // Steady: with the memory the daemon has built up (what every cycle pays). Cold: with none,
     // as a fresh process's first plan (every history folded, every model fitted).
     let median_of_5 = |f: &mut dyn FnMut() -> usize| {
@@ -958,6 +979,11 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     println!(
         "| observe (engine and the simulated account answering its calls) | {} |",
         ms(observe_cpu)
+    );
+    println!(
+        "| observe, trimtab alone (less the simulated account's {}) | {} |",
+        ms(observe_sim_cpu),
+        ms(observe_cpu.saturating_sub(observe_sim_cpu))
     );
     println!(
         "| plan alone, steady (the daemon's memory; median of 5, {changes} changes) | {} |",

@@ -6,8 +6,8 @@
 //! (labels are resource kinds, actions, services and operations — never resource names).
 
 use prometheus::{
-    CounterVec, Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::cloud::Op;
@@ -248,7 +248,8 @@ impl Telemetry {
             self.config_reloads.with_label_values(&[outcome]);
         }
         for state in crate::model::rightsizing::SizingState::ALL {
-            self.rightsizing_functions.with_label_values(&[state.as_str()]);
+            self.rightsizing_functions
+                .with_label_values(&[state.as_str()]);
         }
         for direction in ["down", "up"] {
             self.rightsizing_saving.with_label_values(&[direction]);

@@ -102,13 +102,15 @@ impl CloudWatchApi for SimAccount {
         // Evaluation can be heavy (a day of minutes for 500 queries), so it runs on a snapshot
         // outside the lock.
         let now = self.now();
-        let result = metrics::validate(op, queries, start, end).and_then(|()| {
-            let snap = {
-                let mut st = lock(&self.state);
-                st.settle(now);
-                Snapshot::take(&st, queries, now)
-            };
-            metrics::evaluate(op, &self.minutes, &snap, queries, start, end, next)
+        let result = self.cpu_measure(|| {
+            metrics::validate(op, queries, start, end).and_then(|()| {
+                let snap = {
+                    let mut st = lock(&self.state);
+                    st.settle(now);
+                    Snapshot::take(&st, queries, now)
+                };
+                metrics::evaluate(op, &self.minutes, &snap, queries, start, end, next)
+            })
         });
         if result.is_err() {
             self.record_failure(op);

@@ -8,6 +8,7 @@ mod alarms;
 mod autoscaling;
 mod cloudwatch;
 mod counters;
+mod cpu;
 mod dynamodb;
 mod errors;
 mod events;
@@ -38,7 +39,7 @@ pub(crate) use testkit::alarm as testkit_alarm;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
 use crate::cloud::{Cloud, CloudError, CloudResult, ErrorKind, Op};
@@ -119,6 +120,7 @@ pub struct SimAccount {
     snapshots: AtomicU64,
     /// Evaluated traffic minutes, reused across GetMetricData calls.
     minutes: Mutex<minute_cache::MinuteCache>,
+    cpu: cpu::CpuMeter,
 }
 
 /// What an operation body gets: the state (already settled to `now`) and its own `Op`, for errors.
@@ -185,6 +187,7 @@ impl SimAccount {
             persisted: Mutex::new(0),
             snapshots: AtomicU64::new(0),
             minutes: Mutex::new(minute_cache::MinuteCache::default()),
+            cpu: cpu::CpuMeter::default(),
         });
         if fresh {
             account.save()?;
@@ -308,6 +311,16 @@ impl SimAccount {
         Ok(())
     }
 
+    /// CPU time this account has spent answering calls (on the calling threads), so a
+    /// benchmark can tell the daemon's own CPU from the stand-in's.
+    pub fn cpu_spent(&self) -> Duration {
+        self.cpu.total()
+    }
+
+    pub(crate) fn cpu_measure<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.cpu.measure(f)
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
         self.clock.now()
     }
@@ -338,7 +351,7 @@ impl SimAccount {
     {
         self.admit(op).await?;
         let now = self.clock.now();
-        let (result, snapshot) = {
+        let (result, snapshot) = self.cpu.measure(|| {
             let mut st = lock(&self.state);
             st.settle(now);
             let result = body(&mut Cx {
@@ -354,7 +367,7 @@ impl SimAccount {
                 _ => None,
             };
             (result, snapshot)
-        };
+        });
         if result.is_err() {
             self.record_failure(op);
         }
