@@ -33,7 +33,11 @@ pub(crate) enum TableMetric {
     ProvisionedWrite,
     ReadThrottleEvents,
     WriteThrottleEvents,
-    ThrottledRequests,
+    /// Per `TableName` + `Operation` only, as AWS publishes it: the model's read throttles
+    /// are attributed to `GetItem`, its write throttles to `PutItem`.
+    ThrottledRequests {
+        write: bool,
+    },
 }
 
 /// A generated metric: whose traffic, which figure.
@@ -139,7 +143,22 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                 "ProvisionedWriteCapacityUnits" => TableMetric::ProvisionedWrite,
                 "ReadThrottleEvents" => TableMetric::ReadThrottleEvents,
                 "WriteThrottleEvents" => TableMetric::WriteThrottleEvents,
-                "ThrottledRequests" => TableMetric::ThrottledRequests,
+                "ThrottledRequests" => {
+                    return match dims.as_slice() {
+                        [("Operation", op), ("TableName", name)] => {
+                            let write = match *op {
+                                "GetItem" => false,
+                                "PutItem" => true,
+                                _ => return None,
+                            };
+                            Some(Generated::Table {
+                                name: name.to_string(),
+                                metric: TableMetric::ThrottledRequests { write },
+                            })
+                        }
+                        _ => None,
+                    };
+                }
                 _ => return None,
             };
             match dims.as_slice() {
@@ -250,7 +269,8 @@ pub(crate) fn table_values(m: &TableMinute, metric: TableMetric) -> Option<Agg> 
         TableMetric::ProvisionedWrite => m.provisioned.map(|(_, w)| Agg::single(w as f64)),
         TableMetric::ReadThrottleEvents => units(m.read_throttles),
         TableMetric::WriteThrottleEvents => units(m.write_throttles),
-        TableMetric::ThrottledRequests => units(m.read_throttles + m.write_throttles),
+        TableMetric::ThrottledRequests { write: false } => units(m.read_throttles),
+        TableMetric::ThrottledRequests { write: true } => units(m.write_throttles),
     }
 }
 
@@ -294,6 +314,12 @@ pub(crate) fn listed(
         "AWS/DynamoDB" => {
             for name in state.tables.keys() {
                 candidate(vec![Dimension::new("TableName", name)]);
+                for op in ["GetItem", "PutItem"] {
+                    candidate(vec![
+                        Dimension::new("Operation", op),
+                        Dimension::new("TableName", name),
+                    ]);
+                }
             }
         }
         _ => {}

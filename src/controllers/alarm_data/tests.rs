@@ -69,7 +69,8 @@ fn lists_every_watched_metric_name_once_when_memory_is_empty() {
     assert_eq!(
         names(&reads_of(&d, &o, &mut m)),
         [
-            "AWS/DynamoDB/ThrottledRequests",
+            "AWS/DynamoDB/ReadThrottleEvents",
+            "AWS/DynamoDB/WriteThrottleEvents",
             "AWS/Lambda/Duration",
             "AWS/Lambda/Errors",
             "AWS/Lambda/Invocations",
@@ -97,7 +98,8 @@ fn notes_alarms_whose_metric_has_no_data_and_only_those() {
         // worker-a has no traffic: none of its series exist.
         listed(&mut o, "AWS/Lambda", m, vec![lambda(m, "api")]);
     }
-    listed(&mut o, "AWS/DynamoDB", "ThrottledRequests", vec![]);
+    listed(&mut o, "AWS/DynamoDB", "ReadThrottleEvents", vec![]);
+    listed(&mut o, "AWS/DynamoDB", "WriteThrottleEvents", vec![]);
     listed(&mut o, "VoiceLearning", "CacheHits", vec![]);
     listed(&mut o, "VoiceLearning", "CacheMisses", vec![]);
     let cost = MetricId::new("VoiceLearning", "CostPerStudentMonthly", vec![]);
@@ -149,7 +151,8 @@ fn remembers_what_it_listed_and_relists_a_share_once_stale() {
     assert_eq!(
         names(&reads_of(&d, &next, &mut m)),
         [
-            "AWS/DynamoDB/ThrottledRequests",
+            "AWS/DynamoDB/ReadThrottleEvents",
+            "AWS/DynamoDB/WriteThrottleEvents",
             "VoiceLearning/CacheHits",
             "VoiceLearning/CacheMisses",
             "VoiceLearning/CostPerStudentMonthly",
@@ -158,11 +161,12 @@ fn remembers_what_it_listed_and_relists_a_share_once_stale() {
     // What it remembers still produces the notes without a read.
     let plan = plan_of(&d, &next, &mut m);
     assert!(plan.notes.iter().any(|n| n.id == "trimtab-lambda-worker-a-throttles"));
-    // Once stale, ⌈8 names × 60 s / 6 h⌉ = 1 a cycle, oldest first.
+    // Once stale, ⌈9 names × 60 s / 6 h⌉ = 1 a cycle, oldest first.
     let mut later = next.clone();
     later.at += RECHECK;
     for (ns, n) in [
-        ("AWS/DynamoDB", "ThrottledRequests"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("VoiceLearning", "CacheHits"),
         ("VoiceLearning", "CacheMisses"),
         ("VoiceLearning", "CostPerStudentMonthly"),

@@ -278,16 +278,36 @@ pub fn desired_alarms(
             .dynamodb_throttles
             .with(&table_overrides(table).throttles);
         if rule.enabled {
-            let metric = MetricId::new(
-                "AWS/DynamoDB",
-                "ThrottledRequests",
-                vec![Dimension::new("TableName", &table.name)],
-            );
+            // AWS publishes ThrottledRequests only per TableName + Operation; per table alone
+            // it publishes ReadThrottleEvents and WriteThrottleEvents. Either may be absent in
+            // a period, so each is filled with 0 before they are added.
+            let events = |id: &str, name: &str| MathQuery::Stat {
+                id: id.into(),
+                stat: stat(
+                    MetricId::new(
+                        "AWS/DynamoDB",
+                        name,
+                        vec![Dimension::new("TableName", &table.name)],
+                    ),
+                    rule.period_s,
+                    "Sum",
+                ),
+                return_data: false,
+            };
             out.push(b.build(
                 format!("{prefix}dynamodb-{}-throttles", table.name),
                 format!("dynamodb:{}", table.name),
-                format!("throttled requests on table {}", table.name),
-                AlarmMetric::Single(stat(metric, rule.period_s, "Sum")),
+                format!("throttled reads and writes on table {}", table.name),
+                AlarmMetric::Math(vec![
+                    events("reads", "ReadThrottleEvents"),
+                    events("writes", "WriteThrottleEvents"),
+                    MathQuery::Expression {
+                        id: "throttles".into(),
+                        expression: "FILL(reads, 0) + FILL(writes, 0)".into(),
+                        label: Some("Throttle events".into()),
+                        return_data: true,
+                    },
+                ]),
                 Comparison::GreaterThanThreshold,
                 &rule,
                 "",

@@ -66,7 +66,8 @@ pub struct AlarmDefaults {
     pub error_rate: AlarmRule,
     /// Throttles (Sum per period) above `threshold`.
     pub throttles: AlarmRule,
-    /// DynamoDB ThrottledRequests (Sum per period) above `threshold`.
+    /// DynamoDB ReadThrottleEvents + WriteThrottleEvents (Sum per period, per table) above
+    /// `threshold`.
     pub dynamodb_throttles: AlarmRule,
 }
 
@@ -149,7 +150,7 @@ pub const THROTTLES: RuleDefault = RuleDefault {
     ..PER_MINUTE
 };
 
-/// DynamoDB ThrottledRequests above 5 per minute. The application has no target for it; a
+/// DynamoDB throttle events (reads + writes) above 5 per minute. The application has no target for it; a
 /// handful per minute is absorbed by SDK retries, sustained throttling is not. DynamoDB only
 /// publishes the metric when requests are throttled, so missing data is `notBreaching`.
 pub const DYNAMODB_THROTTLES: RuleDefault = RuleDefault {

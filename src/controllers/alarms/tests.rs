@@ -137,13 +137,32 @@ fn alarm_shapes_match_the_application_targets() {
     let throttles = get("trimtab-lambda-api-throttles");
     assert_eq!(throttles.threshold, 10.0);
     let table = get("trimtab-dynamodb-sessions-throttles");
-    let AlarmMetric::Single(s) = &table.metric else {
-        panic!("single")
+    // Only series AWS publishes per table: Read/WriteThrottleEvents by TableName alone (there
+    // is no ThrottledRequests series without an Operation dimension).
+    let AlarmMetric::Math(q) = &table.metric else {
+        panic!("metric math")
     };
+    let watched: Vec<(&str, &[Dimension])> = q
+        .iter()
+        .filter_map(|q| match q {
+            MathQuery::Stat { stat, .. } => {
+                Some((stat.metric.name.as_str(), stat.metric.dimensions.as_slice()))
+            }
+            MathQuery::Expression { .. } => None,
+        })
+        .collect();
+    let by_table = [Dimension::new("TableName", "sessions")];
     assert_eq!(
-        s.metric.dimensions,
-        vec![Dimension::new("TableName", "sessions")]
+        watched,
+        [
+            ("ReadThrottleEvents", &by_table[..]),
+            ("WriteThrottleEvents", &by_table[..])
+        ]
     );
+    assert!(matches!(
+        q.last(),
+        Some(MathQuery::Expression { return_data: true, expression, .. }) if expression == "FILL(reads, 0) + FILL(writes, 0)"
+    ));
 }
 
 #[test]
