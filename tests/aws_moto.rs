@@ -533,6 +533,17 @@ emit([c["MemorySize"], c["Timeout"], c.get("RevisionId")])
         .await
         .expect("publish with revision");
     assert_eq!(canary, "2");
+    // A published version's own configuration and code, as the canary is checked against.
+    let version = lambda
+        .get_function_configuration("trimtab-t-api", &canary)
+        .await
+        .expect("version configuration");
+    assert_eq!((version.memory_mb, version.timeout_s), (1024, 20));
+    let raw = moto.boto3(
+        r#"emit(client("lambda").get_function_configuration(FunctionName="trimtab-t-api", Qualifier="2").get("CodeSha256"))"#,
+    );
+    assert_eq!(version.code_sha256.as_deref(), raw.as_str());
+    assert!(!version.has_insights(), "no Lambda Insights layer here");
     let routing = VersionWeight {
         version: canary.clone(),
         weight: 0.1,
