@@ -67,6 +67,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Observe the account and print what the application costs: the cost per student, the
+    /// monthly run rate and its breakdown, each figure with where it came from. Changes nothing.
+    Cost {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// One cycle: observe, plan, apply; report each change as done or failed.
     Apply {
         #[arg(long, short)]
@@ -93,7 +101,14 @@ fn load(path: &std::path::Path) -> Result<Desired, ExitCode> {
     })
 }
 
-async fn plan_or_apply(path: &std::path::Path, output: Output, apply: bool) -> ExitCode {
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Plan,
+    Cost,
+    Apply,
+}
+
+async fn plan_or_apply(path: &std::path::Path, output: Output, mode: Mode) -> ExitCode {
     let desired = match load(path) {
         Ok(d) => d,
         Err(code) => return code,
@@ -114,7 +129,7 @@ async fn plan_or_apply(path: &std::path::Path, output: Output, apply: bool) -> E
         }
     };
     let engine = Engine::new(account.cloud.clone(), clock, telemetry, &desired);
-    let code = if apply {
+    let code = if mode == Mode::Apply {
         match engine.cycle(&desired, &CancellationToken::new()).await {
             Ok(report) => {
                 match output {
@@ -142,6 +157,33 @@ async fn plan_or_apply(path: &std::path::Path, output: Output, apply: bool) -> E
                 EXIT_ERROR
             }
         }
+    } else if mode == Mode::Cost {
+        match engine.plan(&desired).await {
+            Ok((_, plan)) => match (&plan.cost, output) {
+                (Some(cost), Output::Text) => {
+                    print!("{}", render::cost_text(cost));
+                    0
+                }
+                (Some(cost), Output::Json) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(cost)
+                            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+                    );
+                    0
+                }
+                (None, _) => {
+                    eprintln!(
+                        "error: no cost estimate: the cost model is off (`cost.enabled = false`) or its reads failed (see the log)"
+                    );
+                    EXIT_ERROR
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {}", error_chain(&e));
+                EXIT_ERROR
+            }
+        }
     } else {
         match engine.plan(&desired).await {
             Ok((_, plan)) => {
@@ -157,7 +199,10 @@ async fn plan_or_apply(path: &std::path::Path, output: Output, apply: bool) -> E
             }
         }
     };
+    // Only `apply` changes the account; `plan` and `cost` write nothing anywhere, not even
+    // the simulated account's state file.
     if let Some(sim) = &account.sim
+        && mode == Mode::Apply
         && let Err(e) = sim.save()
     {
         eprintln!("error: saving the simulated account: {}", error_chain(&e));
@@ -181,8 +226,9 @@ async fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Plan { config, output } => plan_or_apply(&config, output, false).await,
-        Command::Apply { config, output } => plan_or_apply(&config, output, true).await,
+        Command::Plan { config, output } => plan_or_apply(&config, output, Mode::Plan).await,
+        Command::Cost { config, output } => plan_or_apply(&config, output, Mode::Cost).await,
+        Command::Apply { config, output } => plan_or_apply(&config, output, Mode::Apply).await,
         Command::Run {
             config,
             listen,

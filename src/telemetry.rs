@@ -63,6 +63,8 @@ pub struct Telemetry {
     pub limiter_wait: CounterVec,
     pub rightsizing_functions: IntGaugeVec,
     pub rightsizing_saving: GaugeVec,
+    pub cost_monthly: GaugeVec,
+    pub cost_per_student: Gauge,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -210,6 +212,17 @@ impl Telemetry {
                 ),
                 &["direction"],
             )?,
+            cost_monthly: GaugeVec::new(
+                Opts::new(
+                    "trimtab_cost_monthly",
+                    "The application's monthly run rate by component (lambda, provisioned_concurrency, dynamodb, bedrock:MODEL, cloudwatch, trimtab), in the configured currency, projected from cost.window.",
+                ),
+                &["component"],
+            )?,
+            cost_per_student: Gauge::new(
+                "trimtab_cost_per_student_monthly",
+                "The application's monthly cost per active student, in the configured currency (NaN while unknown).",
+            )?,
             registry,
         };
         let r = &t.registry;
@@ -234,6 +247,8 @@ impl Telemetry {
         r.register(Box::new(t.limiter_wait.clone()))?;
         r.register(Box::new(t.rightsizing_functions.clone()))?;
         r.register(Box::new(t.rightsizing_saving.clone()))?;
+        r.register(Box::new(t.cost_monthly.clone()))?;
+        r.register(Box::new(t.cost_per_student.clone()))?;
         t.initialise_series();
         Ok(t)
     }

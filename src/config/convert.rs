@@ -45,6 +45,21 @@ pub(crate) const PRICES: &[(&str, PriceField)] = &[
     ("provisioned_duration_gb_second_arm", |p| {
         &mut p.provisioned_duration_gb_second_arm
     }),
+    ("dynamodb_read_per_million", |p| {
+        &mut p.dynamodb_read_per_million
+    }),
+    ("dynamodb_write_per_million", |p| {
+        &mut p.dynamodb_write_per_million
+    }),
+    ("dynamodb_rcu_hour", |p| &mut p.dynamodb_rcu_hour),
+    ("dynamodb_wcu_hour", |p| &mut p.dynamodb_wcu_hour),
+    ("cloudwatch_alarm_month", |p| &mut p.cloudwatch_alarm_month),
+    ("cloudwatch_metric_month", |p| {
+        &mut p.cloudwatch_metric_month
+    }),
+    ("get_metric_data_per_thousand", |p| {
+        &mut p.get_metric_data_per_thousand
+    }),
 ];
 
 /// Everything the framework and the controllers read, to be assembled into a [`Desired`].

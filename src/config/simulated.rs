@@ -40,6 +40,40 @@ fn first_use(
 }
 
 /// `curve = { 128 = 2400, 512 = 610 }`: median duration in ms by memory size in MB.
+/// Bedrock tokens per invocation, by model id: `input_tokens` and `output_tokens`.
+fn tokens(d: &mut Diags<'_>, f: &RawSimFunction) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64)> = Vec::new();
+    for (key, map, output) in [
+        ("input_tokens", &f.input_tokens, false),
+        ("output_tokens", &f.output_tokens, true),
+    ] {
+        for (model, n) in map.iter().flat_map(|m| m.get_ref()) {
+            if *n.get_ref() < 0.0 {
+                d.error(
+                    &n.span(),
+                    format!(
+                        "`simulated.functions.{key}`: tokens per invocation must be at least 0"
+                    ),
+                );
+                continue;
+            }
+            let i = match out.iter().position(|(m, _, _)| m == model.get_ref()) {
+                Some(i) => i,
+                None => {
+                    out.push((model.get_ref().clone(), 0.0, 0.0));
+                    out.len() - 1
+                }
+            };
+            if output {
+                out[i].2 = *n.get_ref();
+            } else {
+                out[i].1 = *n.get_ref();
+            }
+        }
+    }
+    out
+}
+
 fn curve(d: &mut Diags<'_>, f: &RawSimFunction) -> Vec<(u32, f64)> {
     let mut out = Vec::new();
     for (mb, ms) in f.curve.iter().flat_map(|c| c.get_ref()) {
@@ -118,6 +152,7 @@ fn function(
         used_memory_mb: check::int(d, &f.used_memory_mb, &p("used_memory_mb"), used_bounds)
             .unwrap_or(used_default),
         curve: curve(d, f),
+        tokens: tokens(d, f),
         spread: check::number(d, &f.spread, &p("spread"), Bounds::between(0.01, 2.0, "")),
         used_memory_sigma: check::number(
             d,

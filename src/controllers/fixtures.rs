@@ -113,6 +113,7 @@ pub fn desired() -> Desired {
                 recheck: crate::controllers::alarm_data::RECHECK,
             },
             right_sizing: Default::default(),
+            cost: Default::default(),
         },
     }
 }

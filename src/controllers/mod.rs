@@ -29,6 +29,7 @@ registry! {
     table_scaling: table_scaling::TableScaling,
     alarm_data: alarm_data::AlarmData,
     right_sizing: rightsizing::RightSizing,
+    cost: cost::Cost,
 }
 
 #[cfg(test)]

@@ -523,6 +523,14 @@ impl Executor {
                 })
                 .await
                 .map(|_| ()),
+            Write::PutMetricData { namespace, data } => {
+                // CloudWatch takes at most 1,000 datapoints a call.
+                for chunk in data.chunks(1_000) {
+                    g.call(Op::PutMetricData, || cw.put_metric_data(namespace, chunk))
+                        .await?;
+                }
+                Ok(())
+            }
         }
     }
 }

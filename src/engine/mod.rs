@@ -240,6 +240,17 @@ impl Engine {
                 .set(sizing.get(&state).copied().unwrap_or(0));
         }
         t.rightsizing_saving.with_label_values(&["down"]).set(down);
+        if let Some(cost) = &plan.cost {
+            // Components come and go with the models seen: drop the stale series.
+            t.cost_monthly.reset();
+            for c in &cost.components {
+                t.cost_monthly
+                    .with_label_values(&[c.component.as_str()])
+                    .set(c.monthly);
+            }
+            t.cost_per_student
+                .set(cost.per_student_monthly.unwrap_or(f64::NAN));
+        }
         t.rightsizing_saving.with_label_values(&["up"]).set(up);
         for kind in ResourceKind::ALL {
             for action in Action::ALL {

@@ -52,6 +52,69 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     right_sizing_text(&mut out, &plan.recommendations);
+    if let Some(cost) = &plan.cost {
+        let _ = writeln!(out);
+        out.push_str(&cost_text(cost));
+    }
+    out
+}
+
+/// The cost model's estimate: per student, the total and its breakdown, with sources.
+pub fn cost_text(c: &crate::model::cost::CostReport) -> String {
+    let mut out = String::new();
+    let cur = &c.currency;
+    let window_h = c.window_s as f64 / 3_600.0;
+    match (c.per_student_monthly, c.students) {
+        (Some(p), Some(n)) => {
+            let verdict = if p > c.target_per_student.1 {
+                "ABOVE the target"
+            } else if p < c.target_per_student.0 {
+                "below the target range"
+            } else {
+                "within the target"
+            };
+            let _ = writeln!(
+                out,
+                "Cost per student: {p:.2} {cur} a month ({n:.0} active students; target {}–{} {cur}: {verdict})",
+                c.target_per_student.0, c.target_per_student.1
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "Cost per student: unknown (no active students figure)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Monthly run rate: {:.2} {cur} (projected from the last {window_h:.0} h)",
+        c.total_monthly
+    );
+    let width = c
+        .components
+        .iter()
+        .map(|x| x.component.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let _ = writeln!(
+        out,
+        "\n  {:<width$}  {:>12}  source",
+        "component",
+        format!("{cur}/month")
+    );
+    for x in &c.components {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>12.2}  {}",
+            x.component, x.monthly, x.source
+        );
+    }
+    let _ = writeln!(out, "  students: {}", c.students_source);
+    if let Some(share) = c.cheap_model_share {
+        let _ = writeln!(out, "  Bedrock tokens on the cheap models: {share:.1} %");
+    }
+    for w in &c.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
     out
 }
 
@@ -215,6 +278,7 @@ mod tests {
             }],
             notes: Vec::new(),
             recommendations: Vec::new(),
+            cost: None,
         };
         let text = plan_text(&plan);
         assert_eq!(

@@ -90,6 +90,8 @@ pub struct StatusSnapshot {
     pub notes: Vec<Note>,
     /// Right-sizing's view of every function it looked at in the last plan.
     pub right_sizing: RightSizingStatus,
+    /// The cost model's last estimate.
+    pub cost: Option<crate::model::cost::CostReport>,
     pub recent_errors: Vec<ErrorEntry>,
 }
 
@@ -144,6 +146,7 @@ struct State {
     refusals: Vec<Refusal>,
     notes: Vec<Note>,
     right_sizing: RightSizingStatus,
+    cost: Option<crate::model::cost::CostReport>,
     errors: VecDeque<ErrorEntry>,
 }
 
@@ -210,6 +213,7 @@ impl StatusBoard {
                 refusals: Vec::new(),
                 notes: Vec::new(),
                 right_sizing: RightSizingStatus::default(),
+                cost: None,
                 errors: VecDeque::new(),
             })),
         }
@@ -293,6 +297,9 @@ impl StatusBoard {
         s.refusals = report.plan.refusals.clone();
         s.notes = report.plan.notes.clone();
         s.right_sizing = RightSizingStatus::of(&report.plan.recommendations);
+        if report.plan.cost.is_some() {
+            s.cost = report.plan.cost.clone();
+        }
         let failures: Vec<(String, String)> = report
             .apply
             .outcomes
@@ -366,6 +373,7 @@ impl StatusBoard {
             refusals: s.refusals.clone(),
             notes: s.notes.clone(),
             right_sizing: s.right_sizing.clone(),
+            cost: s.cost.clone(),
             recent_errors: s.errors.iter().cloned().collect(),
         }
     }

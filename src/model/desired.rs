@@ -51,6 +51,13 @@ pub struct Prices {
     pub provisioned_gb_second_arm: f64,
     pub provisioned_duration_gb_second_x86: f64,
     pub provisioned_duration_gb_second_arm: f64,
+    pub dynamodb_read_per_million: f64,
+    pub dynamodb_write_per_million: f64,
+    pub dynamodb_rcu_hour: f64,
+    pub dynamodb_wcu_hour: f64,
+    pub cloudwatch_alarm_month: f64,
+    pub cloudwatch_metric_month: f64,
+    pub get_metric_data_per_thousand: f64,
 }
 
 impl Default for Prices {
@@ -63,6 +70,13 @@ impl Default for Prices {
             provisioned_gb_second_arm: 0.000_003_333_4,
             provisioned_duration_gb_second_x86: 0.000_009_722_2,
             provisioned_duration_gb_second_arm: 0.000_007_777_8,
+            dynamodb_read_per_million: 0.125,
+            dynamodb_write_per_million: 0.625,
+            dynamodb_rcu_hour: 0.000_13,
+            dynamodb_wcu_hour: 0.000_65,
+            cloudwatch_alarm_month: 0.10,
+            cloudwatch_metric_month: 0.30,
+            get_metric_data_per_thousand: 0.01,
         }
     }
 }
@@ -129,6 +143,8 @@ pub struct SimFunction {
     /// The alias callers invoke (its routing decides which version serves); `None` for
     /// `$LATEST`.
     pub invoked_via: Option<String>,
+    /// Amazon Bedrock tokens per invocation: (model id, input, output).
+    pub tokens: Vec<(String, f64, f64)>,
 }
 
 impl Default for SimFunction {
@@ -150,6 +166,7 @@ impl Default for SimFunction {
             used_memory_sigma: 0.03,
             insights: true,
             invoked_via: None,
+            tokens: Vec::new(),
         }
     }
 }

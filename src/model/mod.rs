@@ -2,6 +2,7 @@
 //! what we will do about it (`Plan`). No SDK types live here; the cloud ports speak these.
 
 pub mod alarm;
+pub mod cost;
 pub mod desired;
 pub mod dynamodb;
 pub mod events;

@@ -61,6 +61,8 @@ pub enum ResourceKey {
     /// An Application Auto Scaling scalable resource: its target and its policies.
     Scalable(String),
     Rule(String),
+    /// A custom metric trimtab publishes, by namespace and name.
+    Metric(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -79,10 +81,12 @@ pub enum ResourceKind {
     Permission,
     FunctionConfig,
     Canary,
+    /// A datapoint of a metric trimtab computes and publishes (the cost per student).
+    MetricData,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 13] = [
+    pub const ALL: [ResourceKind; 14] = [
         ResourceKind::Topic,
         ResourceKind::Subscription,
         ResourceKind::Alarm,
@@ -96,6 +100,7 @@ impl ResourceKind {
         ResourceKind::Permission,
         ResourceKind::FunctionConfig,
         ResourceKind::Canary,
+        ResourceKind::MetricData,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +118,7 @@ impl ResourceKind {
             ResourceKind::Permission => "permission",
             ResourceKind::FunctionConfig => "function_config",
             ResourceKind::Canary => "canary",
+            ResourceKind::MetricData => "metric_data",
         }
     }
 }
@@ -283,6 +289,12 @@ pub enum Write {
         version: String,
         routing: Option<VersionWeight>,
     },
+    /// Datapoints of trimtab's own metrics, one PutMetricData call per namespace (at most
+    /// 1,000 datapoints a call).
+    PutMetricData {
+        namespace: String,
+        data: Vec<super::MetricDatum>,
+    },
 }
 
 fn function_of_arn(arn: &str) -> String {
@@ -340,6 +352,7 @@ impl Write {
             Write::PutTargets { rule, .. } | Write::RemoveTargets { rule, .. } => {
                 ResourceKey::Rule(rule.clone())
             }
+            Write::PutMetricData { namespace, .. } => ResourceKey::Metric(namespace.clone()),
         }
     }
 }
@@ -390,6 +403,9 @@ pub struct Plan {
     /// Right-sizing's recommendations, one per function it looked at.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recommendations: Vec<super::rightsizing::Recommendation>,
+    /// The cost model's estimate, when the cost controller ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostReport>,
 }
 
 impl Plan {
@@ -402,6 +418,9 @@ impl Plan {
         self.refusals.extend(other.refusals);
         self.notes.extend(other.notes);
         self.recommendations.extend(other.recommendations);
+        if other.cost.is_some() {
+            self.cost = other.cost;
+        }
     }
 
     /// Stable order for display and execution: phase, kind, id.

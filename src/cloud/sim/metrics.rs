@@ -179,6 +179,13 @@ impl Snapshot {
                         snap.tables.insert(name, t.clone());
                     }
                 }
+                Some(Generated::Model { model_id, .. }) => {
+                    for f in state.functions.values() {
+                        if f.traffic.tokens.iter().any(|(m, _, _)| *m == model_id) {
+                            snap.functions.insert(f.name.clone(), f.clone());
+                        }
+                    }
+                }
                 _ => {
                     if let Some(points) = state.custom_metrics.series.get(id) {
                         snap.custom.insert(id.clone(), points.clone());
@@ -384,6 +391,27 @@ fn evaluate_all(
                     }
                     agg
                 }),
+                Some(Generated::Model { model_id, output }) => {
+                    let mut agg = Agg::default();
+                    let mut any = false;
+                    for f in snap.functions.values() {
+                        let Some(&(_, input, out)) =
+                            f.traffic.tokens.iter().find(|(m, _, _)| m == model_id)
+                        else {
+                            continue;
+                        };
+                        let per = if *output { out } else { input };
+                        for m in bucket_minutes(b, b_end) {
+                            let fm = cached_minute(cache, snap, f, m);
+                            if fm.invocations > 0 {
+                                let n = fm.invocations as f64;
+                                agg.merge(Agg::counter(per * n, n, per, per));
+                                any = true;
+                            }
+                        }
+                    }
+                    any.then_some(agg)
+                }
                 Some(Generated::Table { name, metric }) => snap.tables.get(name).map(|t| {
                     let mut agg = Agg::default();
                     for m in bucket_minutes(b, b_end) {

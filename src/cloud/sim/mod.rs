@@ -153,7 +153,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SimAccount {
     /// Builds the account from settings (functions, tables, faults, seed); when
     /// `settings.state_file` is set and the file exists, loads the persisted state from it
-    /// instead of seeding (and saves a freshly seeded account there when it does not).
+    /// instead of seeding. Nothing is written until the first successful write call (or
+    /// [`SimAccount::save`]), so `plan` leaves no file behind.
     pub fn new(
         settings: &SimSettings,
         region: &str,
@@ -163,7 +164,6 @@ impl SimAccount {
             Some(path) => persist::load(path)?,
             None => None,
         };
-        let fresh = loaded.is_none();
         let state = match loaded {
             Some(state) if state.region != region => {
                 return Err(SimError::StateRegion {
@@ -189,9 +189,6 @@ impl SimAccount {
             minutes: Mutex::new(minute_cache::MinuteCache::default()),
             cpu: cpu::CpuMeter::default(),
         });
-        if fresh {
-            account.save()?;
-        }
         Ok(account)
     }
 

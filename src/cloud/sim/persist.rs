@@ -116,7 +116,10 @@ mod tests {
         let path = dir.path().join("account.json");
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_epoch());
         let first = open(&path, clock.clone()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(path.exists(), "a fresh account is saved at once");
+        assert!(
+            !path.exists(),
+            "opening an account writes nothing (plan is read-only)"
+        );
         let cloud = first.cloud();
         assert!(
             cloud
@@ -125,6 +128,7 @@ mod tests {
                 .await
                 .is_ok()
         );
+        assert!(path.exists(), "the first write saves the account");
         let up = FunctionConfigUpdate {
             memory_mb: Some(1_024),
             timeout_s: None,

@@ -94,6 +94,7 @@ pub(crate) fn from_settings(settings: &SimSettings, region: &str) -> Result<SimS
                     error_rate: f.error_rate,
                     used_memory_mb: f.used_memory_mb,
                     curve: f.curve.clone(),
+                    tokens: f.tokens.clone(),
                     spread: f.spread,
                     used_memory_sigma: f.used_memory_sigma,
                     insights: f.insights,

@@ -56,6 +56,11 @@ pub(crate) enum Generated {
         name: String,
         metric: TableMetric,
     },
+    /// `AWS/Bedrock` tokens by `ModelId`: the sum over every function calling the model.
+    Model {
+        model_id: String,
+        output: bool,
+    },
 }
 
 /// Recognises a metric the traffic model generates. `None` means "not ours" (the metric is read
@@ -131,6 +136,20 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                     metric,
                     qualifier: None,
                     executed_version: None,
+                }),
+                _ => None,
+            }
+        }
+        "AWS/Bedrock" => {
+            let output = match id.name.as_str() {
+                "InputTokenCount" => false,
+                "OutputTokenCount" => true,
+                _ => return None,
+            };
+            match dims.as_slice() {
+                [("ModelId", model)] => Some(Generated::Model {
+                    model_id: model.to_string(),
+                    output,
                 }),
                 _ => None,
             }
@@ -309,6 +328,17 @@ pub(crate) fn listed(
                 .filter(|f| f.traffic.peak_rps > 0.0)
             {
                 candidate(vec![Dimension::new("function_name", &f.name)]);
+            }
+        }
+        "AWS/Bedrock" => {
+            let models: std::collections::BTreeSet<&str> = state
+                .functions
+                .values()
+                .filter(|f| f.traffic.peak_rps > 0.0)
+                .flat_map(|f| f.traffic.tokens.iter().map(|(m, _, _)| m.as_str()))
+                .collect();
+            for m in models {
+                candidate(vec![Dimension::new("ModelId", m)]);
             }
         }
         "AWS/DynamoDB" => {

@@ -107,6 +107,9 @@ pub struct TrafficProfile {
     /// `$LATEST`.
     #[serde(default)]
     pub invoked_via: Option<String>,
+    /// Amazon Bedrock tokens per invocation: (model id, input, output).
+    #[serde(default)]
+    pub tokens: Vec<(String, f64, f64)>,
 }
 
 fn default_memory_sigma() -> f64 {

@@ -576,6 +576,7 @@ mod tests {
             used_memory_sigma: 0.03,
             insights: true,
             invoked_via: None,
+            tokens: Vec::new(),
         }
     }
 

@@ -531,6 +531,7 @@ disable_scale_in = false
             provisioned_gb_second_arm: 5.0,
             provisioned_duration_gb_second_x86: 6.0,
             provisioned_duration_gb_second_arm: 7.0,
+            ..Prices::default()
         }
     );
 

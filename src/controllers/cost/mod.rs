@@ -1,0 +1,522 @@
+//! Cost per student, computed by trimtab (requirement 11.5): the application's usage read
+//! from CloudWatch (Lambda invocations and duration, DynamoDB consumed units, Bedrock tokens by
+//! model, the students metric), the configuration trimtab already reads (memory, architecture,
+//! provisioned concurrency, provisioned table capacity, the alarms it owns), priced with
+//! `[prices]`, projected to a month. The figure is shown by `trimtab cost` and `plan`, carried
+//! by `/status` and `/metrics`, and published hourly with PutMetricData to the metric the cost
+//! alarm watches, so that alarm has data without any application code.
+//!
+//! Observation is coarse: one read of hourly sums over `cost.window` (24 h) per `cost.refresh`
+//! (1 h): two metrics per function, two per on-demand table, two per model, one for the
+//! students. Publishing is once an hour; whether this hour's datapoint is already there is
+//! remembered, and after a restart read back from CloudWatch, so a restart neither skips nor
+//! repeats an hour.
+
+mod model;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::model::cost::CostReport;
+use crate::model::{
+    Action, BillingMode, Change, Dimension, MetricBatch, MetricDatum, MetricId, MetricRead,
+    MetricStat, Note, Phase, Read, Reads, ResourceKind, ScalableDimension, Write,
+};
+
+use super::alarms::settings::{APP_NAMESPACE, COST_METRIC};
+use super::shared::scope::RuleMatch;
+use super::{Controller, Cx, Planned, SettingsCx};
+
+pub use model::{FunctionUsage, TableUsage, Usage, estimate};
+pub use settings::{Settings, Students};
+
+/// Computes, publishes and guards the cost per student.
+pub struct Cost;
+
+pub const MODEL_MIX: &str = "model_mix";
+pub const UNPRICED: &str = "unpriced";
+pub const OVER_BUDGET: &str = "over_budget";
+
+const HOUR: Duration = Duration::from_secs(3_600);
+const MINUTE: Duration = Duration::from_secs(60);
+/// How long a published datapoint may take to show in GetMetricData before it is sent again.
+const VISIBLE_WITHIN: Duration = Duration::from_secs(15 * 60);
+/// Each hour's datapoint is stamped with the hour's start and sent this far into the hour, so
+/// that reading it back (windows end `observe.metrics_delay`, 3 minutes, before now) sees it.
+const INTO_THE_HOUR: Duration = Duration::from_secs(10 * 60);
+/// The total, published next to the cost per student.
+pub const TOTAL_METRIC: &str = "CostMonthly";
+
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// The usage reads, memoised by what they cover.
+    batch: Option<(u64, Reads1)>,
+    /// The models with Bedrock traffic, as last listed, and when.
+    models: Option<(SystemTime, BTreeSet<String>)>,
+    /// The hour whose datapoint is known to be in CloudWatch.
+    published: Option<SystemTime>,
+    /// The hour planned last, and when.
+    pending: Option<(SystemTime, SystemTime)>,
+}
+
+/// The reads of one usage batch, by what they measure.
+#[derive(Debug, Clone)]
+struct Reads1 {
+    batch: MetricBatch,
+    functions: Vec<(String, MetricRead, MetricRead)>,
+    tables: Vec<(String, MetricRead, MetricRead)>,
+    models: Vec<(String, MetricRead, MetricRead)>,
+    students: Option<MetricRead>,
+}
+
+fn stat(metric: MetricId, stat: &str) -> MetricStat {
+    MetricStat {
+        metric,
+        period_s: HOUR.as_secs() as u32,
+        stat: stat.into(),
+    }
+}
+
+/// The metric the cost alarm watches (or the default identity when it is off).
+pub fn cost_metric(cx_alarms: &super::alarms::Settings) -> MetricId {
+    match &cx_alarms.application.cost_per_student {
+        Some(a) => MetricId::new(a.namespace.clone(), a.metric.clone(), a.dimensions.clone()),
+        None => MetricId::new(APP_NAMESPACE, COST_METRIC, Vec::new()),
+    }
+}
+
+fn in_scope<'a>(cx: &Cx<'a, Cost>) -> Vec<(&'a str, &'a crate::model::ObservedFunction)> {
+    cx.observed
+        .functions
+        .iter()
+        .filter(|(name, f)| matches!(cx.rule_for(name, f.tags()), RuleMatch::Rule(_)))
+        .map(|(n, f)| (n.as_str(), f))
+        .collect()
+}
+
+/// Models with Bedrock traffic in the last two weeks, as ListMetrics says.
+fn models_listed(cx: &Cx<'_, Cost>) -> Option<BTreeSet<String>> {
+    let listed = cx
+        .observed
+        .metric_names
+        .get(&("AWS/Bedrock".to_string(), "InputTokenCount".to_string()))?;
+    Some(
+        listed
+            .iter()
+            .flat_map(|m| m.dimensions.iter())
+            .filter(|d| d.name == "ModelId")
+            .map(|d| d.value.clone())
+            .collect(),
+    )
+}
+
+fn usage_reads(cx: &Cx<'_, Cost>, models: &BTreeSet<String>) -> Reads1 {
+    let s = cx.settings;
+    let (window, refresh) = (s.window.as_secs() as u32, s.refresh.as_secs() as u32);
+    let read = |m: MetricStat| MetricRead::new(m, window, refresh);
+    let lambda = |name: &str, f: &str| {
+        MetricId::new("AWS/Lambda", name, vec![Dimension::new("FunctionName", f)])
+    };
+    let functions: Vec<_> = in_scope(cx)
+        .into_iter()
+        .map(|(name, _)| {
+            (
+                name.to_string(),
+                read(stat(lambda("Invocations", name), "Sum")),
+                read(stat(lambda("Duration", name), "Sum")),
+            )
+        })
+        .collect();
+    let tables: Vec<_> = cx
+        .desired
+        .tables
+        .iter()
+        .filter(|t| {
+            cx.observed
+                .tables
+                .get(&t.name)
+                .is_some_and(|i| i.billing_mode == BillingMode::PayPerRequest)
+        })
+        .map(|t| {
+            let m = |n: &str| {
+                MetricId::new("AWS/DynamoDB", n, vec![Dimension::new("TableName", &t.name)])
+            };
+            (
+                t.name.clone(),
+                read(stat(m("ConsumedReadCapacityUnits"), "Sum")),
+                read(stat(m("ConsumedWriteCapacityUnits"), "Sum")),
+            )
+        })
+        .collect();
+    let models: Vec<_> = models
+        .iter()
+        .map(|model| {
+            let m =
+                |n: &str| MetricId::new("AWS/Bedrock", n, vec![Dimension::new("ModelId", model)]);
+            (
+                model.clone(),
+                read(stat(m("InputTokenCount"), "Sum")),
+                read(stat(m("OutputTokenCount"), "Sum")),
+            )
+        })
+        .collect();
+    let students = match &s.students {
+        Students::Metric {
+            namespace,
+            name,
+            statistic,
+        } => Some(read(stat(
+            MetricId::new(namespace.clone(), name.clone(), Vec::new()),
+            statistic,
+        ))),
+        Students::Constant(_) => None,
+    };
+    let all = functions
+        .iter()
+        .chain(&tables)
+        .chain(&models)
+        .flat_map(|(_, a, b)| [a.clone(), b.clone()])
+        .chain(students.clone())
+        .collect();
+    Reads1 {
+        batch: MetricBatch::of(all, window, refresh),
+        functions,
+        tables,
+        models,
+        students,
+    }
+}
+
+/// What the batch covers, so it is rebuilt only when that changes.
+fn batch_key(cx: &Cx<'_, Cost>, models: &BTreeSet<String>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (name, _) in in_scope(cx) {
+        name.hash(&mut h);
+    }
+    for t in &cx.desired.tables {
+        (&t.name, cx.observed.tables.get(&t.name).map(|i| i.billing_mode == BillingMode::PayPerRequest))
+            .hash(&mut h);
+    }
+    models.hash(&mut h);
+    (cx.settings.window, cx.settings.refresh, format!("{:?}", cx.settings.students)).hash(&mut h);
+    h.finish()
+}
+
+/// The start of the hour `t` falls in.
+fn hour_of(t: SystemTime) -> SystemTime {
+    let s = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    UNIX_EPOCH + Duration::from_secs(s - s % 3_600)
+}
+
+/// Reads back this hour's datapoints of the published metric: needed after a restart, and
+/// to confirm a publish.
+fn read_back(cx: &Cx<'_, Cost>) -> MetricRead {
+    MetricRead::new(
+        MetricStat {
+            metric: cost_metric(&cx.desired.controllers.alarms),
+            period_s: MINUTE.as_secs() as u32,
+            stat: "SampleCount".into(),
+        },
+        HOUR.as_secs() as u32,
+        0,
+    )
+}
+
+fn needs_read_back(cx: &Cx<'_, Cost>, memory: &Memory) -> bool {
+    let hour = hour_of(cx.now);
+    cx.settings.publish && memory.published != Some(hour)
+}
+
+impl Controller for Cost {
+    const NAME: &'static str = "cost";
+    const NOTE_CODES: &'static [&'static str] = &[MODEL_MIX, UNPRICED, OVER_BUDGET];
+    type Settings = Settings;
+    type RuleSettings = ();
+    type TableSettings = ();
+    type Memory = Memory;
+
+    fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
+        settings::read(cx)
+    }
+
+    fn reads(cx: &Cx<'_, Self>, memory: &mut Memory, reads: &mut Reads) {
+        if !cx.settings.enabled {
+            return;
+        }
+        let bedrock = Read::MetricNames {
+            namespace: "AWS/Bedrock".into(),
+            name: "InputTokenCount".into(),
+        };
+        // Listed once per refresh (ListMetrics is a billed request too), remembered between.
+        let fresh = memory.models.as_ref().filter(|(at, _)| {
+            cx.now.duration_since(*at).unwrap_or(Duration::MAX) < cx.settings.refresh
+        });
+        let Some(mut models) = models_listed(cx).or_else(|| fresh.map(|(_, m)| m.clone())) else {
+            reads.now(bedrock);
+            return;
+        };
+        // Priced models are read even without a listing, so a model can't hide.
+        models.extend(cx.settings.model_prices.keys().cloned());
+        let key = batch_key(cx, &models);
+        if memory.batch.as_ref().is_none_or(|(k, _)| *k != key) {
+            memory.batch = Some((key, usage_reads(cx, &models)));
+        }
+        if let Some((_, r)) = &memory.batch {
+            reads.now(Read::Metrics(r.batch.clone()));
+        }
+        if needs_read_back(cx, memory) {
+            let r = read_back(cx);
+            reads.now(Read::Metrics(MetricBatch::of(
+                vec![r],
+                HOUR.as_secs() as u32,
+                0,
+            )));
+        }
+    }
+
+    fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
+        if !cx.settings.enabled {
+            return;
+        }
+        if let Some(models) = models_listed(cx) {
+            memory.models = Some((cx.now, models));
+        }
+        let Some((_, r)) = &memory.batch else {
+            return;
+        };
+        let Some(usage) = usage_of(cx, r) else {
+            return;
+        };
+        let report = estimate(&usage, &cx.desired.prices, cx.settings);
+        notes(cx, &report, out);
+        publish(cx, memory, &report, out);
+        out.plan.cost = Some(report);
+    }
+}
+
+/// The usage, once every read is in.
+fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
+    let metrics = &cx.observed.metrics;
+    let all_read = r.batch.reads().iter().all(|m| metrics.contains_key(m));
+    if !all_read {
+        return None;
+    }
+    let sum = |m: &MetricRead| -> f64 {
+        metrics
+            .get(m)
+            // `+ 0.0`: an empty f64 sum is −0.0, which prints as "-0.00".
+            .map(|p| p.iter().map(|(_, v)| v).sum::<f64>() + 0.0)
+            .unwrap_or(0.0)
+    };
+    // Provisioned concurrency held: at least each scalable target's minimum, by function.
+    let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
+    for t in &cx.observed.scalable_targets {
+        if t.dimension != ScalableDimension::LambdaProvisionedConcurrency {
+            continue;
+        }
+        if let Some(name) = t
+            .resource_id
+            .strip_prefix("function:")
+            .and_then(|r| r.split(':').next())
+        {
+            *provisioned.entry(name).or_default() += t.min_capacity;
+        }
+    }
+    let functions = r
+        .functions
+        .iter()
+        .filter_map(|(name, inv, dur)| {
+            let f = cx.observed.functions.get(name)?;
+            Some(FunctionUsage {
+                architecture: f.summary.architecture,
+                memory_mb: f.summary.memory_mb,
+                invocations: sum(inv),
+                duration_ms: sum(dur),
+                provisioned: provisioned.get(name.as_str()).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    let mut tables: Vec<TableUsage> = r
+        .tables
+        .iter()
+        .map(|(_, rd, wr)| TableUsage::OnDemand {
+            read_units: sum(rd),
+            write_units: sum(wr),
+        })
+        .collect();
+    for t in &cx.desired.tables {
+        if let Some(info) = cx.observed.tables.get(&t.name)
+            && info.billing_mode == BillingMode::Provisioned
+        {
+            tables.push(TableUsage::Provisioned {
+                rcu: info.read_capacity.unwrap_or(0) as f64,
+                wcu: info.write_capacity.unwrap_or(0) as f64,
+            });
+        }
+    }
+    let tokens = r
+        .models
+        .iter()
+        .map(|(model, i, o)| (model.clone(), (sum(i), sum(o))))
+        .collect();
+    let (students, students_source) = match (&cx.settings.students, &r.students) {
+        (Students::Constant(n), _) => (Some(*n), "`cost.students` (a configured constant)".into()),
+        (
+            Students::Metric {
+                namespace,
+                name,
+                statistic,
+            },
+            Some(m),
+        ) => {
+            let points = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+            let values = points.iter().map(|(_, v)| *v);
+            let n = match statistic.as_str() {
+                "Maximum" => values.fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v)))),
+                "Minimum" => values.fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v)))),
+                _ => (!points.is_empty())
+                    .then(|| values.sum::<f64>() / points.len() as f64),
+            };
+            (
+                n,
+                format!("{namespace}/{name} ({statistic} over the window)"),
+            )
+        }
+        (Students::Metric { .. }, None) => (None, "not read".into()),
+    };
+    let owned_alarms = cx
+        .observed
+        .alarms
+        .values()
+        .filter(|a| super::alarms::is_owned(cx.desired, a))
+        .count();
+    // What trimtab requests a month at its configured pace: the usage batch once per refresh,
+    // and the per-function reads of the other controllers are counted in their own figures
+    // (`trimtab_cloudwatch_metrics_cost_dollars`); this is the cost model's own share.
+    let per_month = (30 * 86_400) as f64 / cx.settings.refresh.as_secs_f64().max(1.0);
+    Some(Usage {
+        window: cx.settings.window,
+        functions,
+        tables,
+        tokens,
+        alarms: owned_alarms,
+        published_metrics: if cx.settings.publish { 2 } else { 0 },
+        metrics_requested_per_month: r.batch.reads().len() as f64 * per_month,
+        students,
+        students_source,
+    })
+}
+
+fn notes(cx: &Cx<'_, Cost>, report: &CostReport, out: &mut Planned) {
+    let mut note = |code: &'static str, id: &str, message: String| {
+        out.plan.notes.push(Note {
+            controller: Cost::NAME,
+            code,
+            id: id.to_string(),
+            message,
+        });
+    };
+    for w in &report.warnings {
+        if w.starts_with("model ") {
+            note(UNPRICED, "bedrock", w.clone());
+        }
+    }
+    if let Some(share) = report.cheap_model_share
+        && share < cx.settings.model_mix_min_percent
+    {
+        note(
+            MODEL_MIX,
+            "bedrock",
+            format!(
+                "{share:.1} % of Bedrock tokens went to the cheap models ({}), below the {} % the application aims for",
+                cx.settings.cheap_models.join(", "),
+                cx.settings.model_mix_min_percent
+            ),
+        );
+    }
+    if let Some(p) = report.per_student_monthly
+        && p > report.target_per_student.1
+    {
+        note(
+            OVER_BUDGET,
+            "per_student",
+            format!(
+                "{:.2} {} per student per month, above the target of {}–{}",
+                p, report.currency, report.target_per_student.0, report.target_per_student.1
+            ),
+        );
+    }
+}
+
+/// Plans this hour's datapoints unless CloudWatch has them (or they were just sent).
+fn publish(cx: &Cx<'_, Cost>, memory: &mut Memory, report: &CostReport, out: &mut Planned) {
+    if !cx.settings.publish {
+        return;
+    }
+    let Some(per_student) = report.per_student_monthly else {
+        return;
+    };
+    let hour = hour_of(cx.now);
+    if memory.published == Some(hour) {
+        return;
+    }
+    let into = cx.now.duration_since(hour).unwrap_or_default();
+    if into < INTO_THE_HOUR.max(cx.desired.observe.metrics_delay + MINUTE) {
+        out.requeue(INTO_THE_HOUR - into.min(INTO_THE_HOUR) + MINUTE);
+        return;
+    }
+    let back = read_back(cx);
+    let Some(points) = cx.observed.metrics.get(&back) else {
+        return; // not read yet: say nothing rather than guess
+    };
+    if points.iter().any(|(t, n)| *t >= hour && *n > 0.0) {
+        memory.published = Some(hour);
+        memory.pending = None;
+        return;
+    }
+    if let Some((h, at)) = memory.pending
+        && h == hour
+        && cx.now.duration_since(at).unwrap_or_default() < VISIBLE_WITHIN
+    {
+        out.requeue(VISIBLE_WITHIN);
+        return; // sent; CloudWatch shows it within minutes
+    }
+    let metric = cost_metric(&cx.desired.controllers.alarms);
+    let total = MetricId::new(metric.namespace.clone(), TOTAL_METRIC, metric.dimensions.clone());
+    let namespace = metric.namespace.clone();
+    let data = vec![
+        MetricDatum {
+            metric,
+            timestamp: hour,
+            value: per_student,
+            unit: Some("None".into()),
+        },
+        MetricDatum {
+            metric: total,
+            timestamp: hour,
+            value: report.total_monthly,
+            unit: Some("None".into()),
+        },
+    ];
+    out.plan.changes.push(Change {
+        kind: ResourceKind::MetricData,
+        id: format!("{namespace}/{COST_METRIC}"),
+        action: Action::Update,
+        diffs: Vec::new(),
+        reason: format!(
+            "this hour's cost per student: {:.2} {} a month ({} students, {:.0} {} a month in all)",
+            per_student,
+            report.currency,
+            report.students.unwrap_or(0.0),
+            report.total_monthly,
+            report.currency
+        ),
+        phase: Phase::Monitoring,
+        writes: vec![Write::PutMetricData { namespace, data }],
+    });
+    memory.pending = Some((hour, cx.now));
+}

@@ -1,0 +1,44 @@
+//! What the application costs, as trimtab estimates it: shown by `trimtab cost` and `plan`,
+//! carried by `/status`, `/metrics` (by component) and the published cost-per-student metric.
+
+use serde::Serialize;
+
+/// One part of the bill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostComponent {
+    /// `lambda`, `provisioned_concurrency`, `dynamodb`, `bedrock:MODEL`, `cloudwatch`,
+    /// `trimtab`: a bounded set (models are those configured or seen).
+    pub component: String,
+    /// The monthly run rate, in the configured currency (GST included when configured).
+    pub monthly: f64,
+    /// Where the figure came from, for people.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostReport {
+    pub currency: String,
+    /// The window the usage was read over; figures are projected from it to a 30-day month.
+    pub window_s: u64,
+    pub components: Vec<CostComponent>,
+    pub total_monthly: f64,
+    /// Active students, and where the figure came from.
+    pub students: Option<f64>,
+    pub students_source: String,
+    pub per_student_monthly: Option<f64>,
+    /// The configured target range per student per month.
+    pub target_per_student: (f64, f64),
+    /// Share (%) of Bedrock tokens that went to the cheap models configured.
+    pub cheap_model_share: Option<f64>,
+    /// What the estimate could not price or read (a model without a price, a missing read).
+    pub warnings: Vec<String>,
+}
+
+impl CostReport {
+    pub fn component(&self, name: &str) -> Option<f64> {
+        self.components
+            .iter()
+            .find(|c| c.component == name)
+            .map(|c| c.monthly)
+    }
+}
