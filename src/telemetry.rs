@@ -358,8 +358,13 @@ pub fn init_tracing(format: LogFormat, level: Option<&str>) -> Result<(), Teleme
         }
         (None, None) => EnvFilter::new("info"),
     };
+    // Colour only for a person at a terminal (and not when NO_COLOR is set): a log file or
+    // a collector gets plain text.
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder

@@ -697,6 +697,25 @@ fn plan_apply_and_run_with_an_invalid_config_change_nothing() {
 }
 
 #[test]
+fn text_logs_have_no_colour_when_stderr_is_not_a_terminal() {
+    let dir = TempDir::new().expect("tempdir");
+    let config = dir.path().join("trimtab.toml");
+    std::fs::write(&config, small_config(10, "")).expect("write");
+    let out = run(&[
+        OsStr::new("apply"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("change applied"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('\x1b'),
+        "colour escapes in a pipe: {:?}",
+        out.stderr
+    );
+}
+
+#[test]
 fn logs_are_json_lines_with_json_format() {
     let dir = TempDir::new().expect("tempdir");
     let config = dir.path().join("trimtab.toml");
