@@ -114,6 +114,7 @@ pub fn desired() -> Desired {
             },
             right_sizing: Default::default(),
             cost: Default::default(),
+            dashboard: Default::default(),
         },
     }
 }

@@ -30,6 +30,7 @@ registry! {
     alarm_data: alarm_data::AlarmData,
     right_sizing: rightsizing::RightSizing,
     cost: cost::Cost,
+    dashboard: dashboard::Dashboard,
 }
 
 #[cfg(test)]

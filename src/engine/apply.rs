@@ -523,6 +523,15 @@ impl Executor {
                 })
                 .await
                 .map(|_| ()),
+            Write::PutDashboard { name, body } => {
+                g.call(Op::PutDashboard, || cw.put_dashboard(name, body))
+                    .await
+            }
+            Write::DeleteDashboard { name } => {
+                let names = [name.clone()];
+                g.call(Op::DeleteDashboards, || cw.delete_dashboards(&names))
+                    .await
+            }
             Write::PutMetricData { namespace, data } => {
                 // CloudWatch takes at most 1,000 datapoints a call.
                 for chunk in data.chunks(1_000) {
@@ -548,6 +557,7 @@ fn is_removal(write: &Write) -> bool {
             | Write::DeleteRule { .. }
             | Write::RemoveTargets { .. }
             | Write::RemovePermission { .. }
+            | Write::DeleteDashboard { .. }
     )
 }
 

@@ -65,6 +65,8 @@ pub struct Observed {
     pub permissions: BTreeMap<String, Vec<Permission>>,
     /// Configurations of the published versions read this cycle, by (function, version).
     pub versions: BTreeMap<(String, String), FunctionSummary>,
+    /// CloudWatch dashboards read this cycle: their bodies, `None` when read and absent.
+    pub dashboards: BTreeMap<String, Option<String>>,
     /// What was read this cycle, so "read and absent" is never confused with "not read".
     #[serde(skip)]
     pub reads: ReadLog,
@@ -93,6 +95,7 @@ impl Observed {
             rule_targets: BTreeMap::new(),
             permissions: BTreeMap::new(),
             versions: BTreeMap::new(),
+            dashboards: BTreeMap::new(),
             reads: ReadLog::default(),
         }
     }

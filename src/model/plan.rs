@@ -63,6 +63,7 @@ pub enum ResourceKey {
     Rule(String),
     /// A custom metric trimtab publishes, by namespace and name.
     Metric(String),
+    Dashboard(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -83,10 +84,11 @@ pub enum ResourceKind {
     Canary,
     /// A datapoint of a metric trimtab computes and publishes (the cost per student).
     MetricData,
+    Dashboard,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 14] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::Topic,
         ResourceKind::Subscription,
         ResourceKind::Alarm,
@@ -101,6 +103,7 @@ impl ResourceKind {
         ResourceKind::FunctionConfig,
         ResourceKind::Canary,
         ResourceKind::MetricData,
+        ResourceKind::Dashboard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +122,7 @@ impl ResourceKind {
             ResourceKind::FunctionConfig => "function_config",
             ResourceKind::Canary => "canary",
             ResourceKind::MetricData => "metric_data",
+            ResourceKind::Dashboard => "dashboard",
         }
     }
 }
@@ -295,6 +299,13 @@ pub enum Write {
         namespace: String,
         data: Vec<super::MetricDatum>,
     },
+    PutDashboard {
+        name: String,
+        body: String,
+    },
+    DeleteDashboard {
+        name: String,
+    },
 }
 
 fn function_of_arn(arn: &str) -> String {
@@ -353,6 +364,9 @@ impl Write {
                 ResourceKey::Rule(rule.clone())
             }
             Write::PutMetricData { namespace, .. } => ResourceKey::Metric(namespace.clone()),
+            Write::PutDashboard { name, .. } | Write::DeleteDashboard { name } => {
+                ResourceKey::Dashboard(name.clone())
+            }
         }
     }
 }

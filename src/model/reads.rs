@@ -53,6 +53,8 @@ pub enum Read {
     Metrics(MetricBatch),
     /// ListMetrics of every series of one metric name that had data in the last two weeks.
     MetricNames { namespace: String, name: String },
+    /// GetDashboard: one CloudWatch dashboard's body, or that it does not exist.
+    Dashboard { name: String },
 }
 
 impl Read {
@@ -70,6 +72,7 @@ impl Read {
             | Read::Policy { function }
             | Read::Version { function, .. } => function,
             Read::MetricNames { name, .. } => name,
+            Read::Dashboard { name } => name,
             Read::AccountSettings | Read::ScalableTargets(_) | Read::Metrics(_) => "",
         };
         let number = match self {
@@ -97,6 +100,7 @@ impl Read {
             Read::Version { .. } => "version",
             Read::Metrics(_) => "metrics",
             Read::MetricNames { .. } => "metric_names",
+            Read::Dashboard { .. } => "dashboard",
         }
     }
 }

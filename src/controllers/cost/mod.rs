@@ -61,6 +61,8 @@ pub struct Memory {
     published: Option<SystemTime>,
     /// The hour planned last, and when.
     pending: Option<(SystemTime, SystemTime)>,
+    /// The last estimate had a cost per student: there is something to publish.
+    publishable: bool,
 }
 
 /// The reads of one usage batch, by what they measure.
@@ -226,9 +228,19 @@ fn read_back(cx: &Cx<'_, Cost>) -> MetricRead {
     )
 }
 
+/// Only while this hour's datapoint is due and not yet confirmed: one metric a cycle for a
+/// few cycles an hour, none while there is nothing to publish.
 fn needs_read_back(cx: &Cx<'_, Cost>, memory: &Memory) -> bool {
     let hour = hour_of(cx.now);
-    cx.settings.publish && memory.published != Some(hour)
+    cx.settings.publish
+        && memory.publishable
+        && memory.published != Some(hour)
+        && cx.now.duration_since(hour).unwrap_or_default() >= publish_after(cx)
+}
+
+/// How far into the hour its datapoint is sent.
+fn publish_after(cx: &Cx<'_, Cost>) -> Duration {
+    INTO_THE_HOUR.max(cx.desired.observe.metrics_delay + MINUTE)
 }
 
 impl Controller for Cost {
@@ -457,6 +469,7 @@ fn publish(cx: &Cx<'_, Cost>, memory: &mut Memory, report: &CostReport, out: &mu
     if !cx.settings.publish {
         return;
     }
+    memory.publishable = report.per_student_monthly.is_some();
     let Some(per_student) = report.per_student_monthly else {
         return;
     };
@@ -465,8 +478,9 @@ fn publish(cx: &Cx<'_, Cost>, memory: &mut Memory, report: &CostReport, out: &mu
         return;
     }
     let into = cx.now.duration_since(hour).unwrap_or_default();
-    if into < INTO_THE_HOUR.max(cx.desired.observe.metrics_delay + MINUTE) {
-        out.requeue(INTO_THE_HOUR - into.min(INTO_THE_HOUR) + MINUTE);
+    let after = publish_after(cx);
+    if into < after {
+        out.requeue(after - into + MINUTE);
         return;
     }
     let back = read_back(cx);

@@ -35,6 +35,7 @@ pub(super) enum Delta {
     /// earlier in the cycle).
     Metrics(std::sync::Arc<std::collections::HashMap<MetricRead, crate::model::MetricPoints>>),
     MetricNames((String, String), BTreeSet<MetricId>),
+    Dashboard(String, CloudResult<Option<String>>),
 }
 
 type Batch = Result<Vec<Delta>, ObserveError>;
@@ -56,6 +57,7 @@ struct Round {
     versions: Vec<(String, String)>,
     metrics: Vec<MetricBatch>,
     metric_names: Vec<(String, String)>,
+    dashboards: Vec<String>,
 }
 
 impl Round {
@@ -83,6 +85,7 @@ impl Round {
                 Read::Version { function, version } => r.versions.push((function, version)),
                 Read::Metrics(m) => r.metrics.push(m),
                 Read::MetricNames { namespace, name } => r.metric_names.push((namespace, name)),
+                Read::Dashboard { name } => r.dashboards.push(name),
             }
         }
         r
@@ -103,7 +106,7 @@ impl Observer {
             return Ok(Vec::new());
         }
         let r = Round::new(todo);
-        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n) = tokio::join!(
+        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2) = tokio::join!(
             self.read_functions(&r.functions),
             self.read_account(r.account_settings),
             self.read_alarms(desired, &r.alarms),
@@ -118,8 +121,9 @@ impl Observer {
             self.read_metrics(desired, o, &r.metrics),
             self.read_metric_names(&r.metric_names),
             self.read_versions(&r.versions),
+            self.read_dashboards(&r.dashboards),
         );
-        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n])
+        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2])
     }
 
     async fn read_functions(&self, names: &[String]) -> Batch {
@@ -351,6 +355,19 @@ impl Observer {
         Ok(results
             .into_iter()
             .map(|((function, version), r)| Delta::Version(function, version, r))
+            .collect())
+    }
+
+    async fn read_dashboards(&self, names: &[String]) -> Batch {
+        let cw = &self.cloud.cloudwatch;
+        let results = call_each(&self.gov, Op::GetDashboard, names.iter().cloned(), |name| {
+            let cw = cw.clone();
+            async move { cw.get_dashboard(&name).await }
+        })
+        .await;
+        Ok(results
+            .into_iter()
+            .map(|(name, r)| Delta::Dashboard(name, r))
             .collect())
     }
 

@@ -296,6 +296,13 @@ impl Observer {
             Delta::MetricNames(key, ids) => {
                 o.metric_names.insert(key, ids);
             }
+            Delta::Dashboard(name, Ok(body)) => {
+                o.dashboards.insert(name, body);
+            }
+            // Not read: the dashboard controller sees no entry and changes nothing.
+            Delta::Dashboard(name, Err(e)) => {
+                tracing::warn!(dashboard = %name, error = %e, "GetDashboard failed");
+            }
         }
     }
 }
