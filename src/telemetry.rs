@@ -278,7 +278,10 @@ impl Telemetry {
                 self.changes_planned.with_label_values(&labels);
                 self.changes_applied.with_label_values(&labels);
                 self.changes_failed.with_label_values(&labels);
+                self.pending_changes.with_label_values(&labels);
             }
+            self.drifted_resources.with_label_values(&[kind.as_str()]);
+            self.changes_refused.with_label_values(&[kind.as_str()]);
         }
     }
 

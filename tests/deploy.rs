@@ -42,3 +42,54 @@ fn task_role_allows_every_operation_trimtab_calls() {
     // And nothing broader than needed: no wildcards in actions.
     assert!(granted.iter().all(|a| !a.ends_with(":*")), "{granted:?}");
 }
+
+/// The Grafana dashboard imports as is (valid JSON, panels with queries) and every metric it
+/// queries is one the daemon exports: a renamed metric cannot leave a panel silently empty.
+#[test]
+fn grafana_dashboard_queries_only_metrics_trimtab_exports() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/grafana-trimtab.json"
+    ))
+    .expect("deploy/grafana-trimtab.json");
+    let dash: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let telemetry = trimtab::telemetry::Telemetry::new().expect("telemetry");
+    // These series appear with the first call, wait or estimate; give each one.
+    telemetry.cost_monthly.with_label_values(&["lambda"]).set(0.0);
+    let op = ["lambda", "ListFunctions"];
+    telemetry
+        .api_calls
+        .with_label_values(&[op[0], op[1], "success"])
+        .inc();
+    telemetry.api_throttled.with_label_values(&op).inc();
+    telemetry.api_retries.with_label_values(&op).inc();
+    telemetry
+        .limiter_wait
+        .with_label_values(&["lambda:control-plane"])
+        .inc();
+    let exported = telemetry.render();
+    let panels = dash["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10, "{}", panels.len());
+    let mut queried = 0;
+    for p in panels {
+        for t in p["targets"].as_array().expect("targets") {
+            let expr = t["expr"].as_str().expect("expr");
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !word.starts_with("trimtab_") {
+                    continue;
+                }
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| word.strip_suffix(s))
+                    .unwrap_or(word);
+                assert!(
+                    exported.contains(&format!("# TYPE {base} ")),
+                    "panel {:?} queries {word}, which trimtab does not export",
+                    p["title"]
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 20, "{queried}");
+}
