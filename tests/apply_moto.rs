@@ -164,6 +164,7 @@ emit({{"alarms": out, "subs": [s["Endpoint"] for s in subs], "topic_tags": topic
         "trimtab-dynamodb-sessions-throttles",
         "trimtab-app-cache-hit-rate",
         "trimtab-app-cost-per-student",
+        "trimtab-app-model-mix",
     ]
     .into_iter()
     .map(str::to_string)

@@ -55,7 +55,10 @@ fn grafana_dashboard_queries_only_metrics_trimtab_exports() {
     let dash: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let telemetry = trimtab::telemetry::Telemetry::new().expect("telemetry");
     // These series appear with the first call, wait or estimate; give each one.
-    telemetry.cost_monthly.with_label_values(&["lambda"]).set(0.0);
+    telemetry
+        .cost_monthly
+        .with_label_values(&["lambda"])
+        .set(0.0);
     let op = ["lambda", "ListFunctions"];
     telemetry
         .api_calls

@@ -103,6 +103,7 @@ pub fn desired() -> Desired {
                         statistic: "Maximum".into(),
                         dimensions: Vec::new(),
                     }),
+                    model_mix: None,
                 },
             },
             concurrency: Default::default(),

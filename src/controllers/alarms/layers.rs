@@ -42,6 +42,10 @@ const CACHE_HIT_RATE: Kind = Kind {
     default: defaults::CACHE_HIT_RATE,
     threshold: Bounds::between(0.0, 100.0, "percent"),
 };
+const MODEL_MIX: Kind = Kind {
+    default: defaults::MODEL_MIX,
+    threshold: Bounds::between(0.0, 100.0, "percent"),
+};
 const COST_PER_STUDENT: Kind = Kind {
     default: defaults::COST_PER_STUDENT,
     threshold: Bounds::at_least(0.0, ""),
@@ -333,6 +337,7 @@ pub(crate) fn global(d: &mut Diags<'_>, raw: &RawAlarms) -> (AlarmDefaults, Appl
     let dynamodb_throttles = rule(d, &raw.dynamodb_throttles, &DYNAMODB_THROTTLES);
     let cache_rule = rule(d, &raw.cache_hit_rate, &CACHE_HIT_RATE);
     let cost_rule = rule(d, &raw.cost_per_student, &COST_PER_STUDENT);
+    let mix_rule = rule(d, &raw.model_mix, &MODEL_MIX);
 
     let duration_statistic = check::text(d, &raw.duration_statistic, is_percentile, |s| {
         format!("`alarms.duration.statistic` must be a percentile such as \"p95\" or \"p99.9\", found \"{s}\"")
@@ -346,6 +351,7 @@ pub(crate) fn global(d: &mut Diags<'_>, raw: &RawAlarms) -> (AlarmDefaults, Appl
     let application = ApplicationAlarms {
         cache_hit_rate: cache.rule.enabled.then_some(cache),
         cost_per_student: cost.rule.enabled.then_some(cost),
+        model_mix: mix_rule.enabled.then_some(mix_rule),
     };
     let alarms = AlarmDefaults {
         duration,

@@ -378,7 +378,71 @@ pub fn desired_alarms(
             "",
         ));
     }
+    if let Some(rule) = &settings.application.model_mix {
+        let c = &desired.controllers.cost;
+        if let Some(metric) = model_mix_metric(c, rule.period_s) {
+            out.push(b.build(
+                format!("{prefix}app-model-mix"),
+                "app".into(),
+                format!(
+                    "share of Bedrock tokens on the cheap models ({})",
+                    c.cheap_models.join(", ")
+                ),
+                metric,
+                Comparison::LessThanThreshold,
+                rule,
+                " %",
+            ));
+        }
+    }
     out
+}
+
+/// CloudWatch alarms take at most 10 metrics: two per model (input and output tokens).
+const MODEL_MIX_MODELS: usize = 5;
+
+/// 100 × tokens on the cheap models / all tokens, over the models the cost model prices (the
+/// cheap ones first, at most five). `None` when there is no cheap model or no other.
+fn model_mix_metric(c: &crate::controllers::cost::Settings, period_s: u32) -> Option<AlarmMetric> {
+    let mut models: Vec<(&str, bool)> = c.cheap_models.iter().map(|m| (m.as_str(), true)).collect();
+    for m in c.model_prices.keys() {
+        if !c.cheap_models.contains(m) {
+            models.push((m.as_str(), false));
+        }
+    }
+    models.truncate(MODEL_MIX_MODELS);
+    if !models.iter().any(|(_, cheap)| *cheap) || models.iter().all(|(_, cheap)| *cheap) {
+        return None;
+    }
+    let mut queries = Vec::new();
+    let (mut cheap, mut all) = (Vec::new(), Vec::new());
+    for (i, (model, is_cheap)) in models.iter().enumerate() {
+        for (suffix, name) in [("i", "InputTokenCount"), ("o", "OutputTokenCount")] {
+            let id = format!("m{i}{suffix}");
+            queries.push(MathQuery::Stat {
+                id: id.clone(),
+                stat: stat(
+                    MetricId::new("AWS/Bedrock", name, vec![Dimension::new("ModelId", *model)]),
+                    period_s,
+                    "Sum",
+                ),
+                return_data: false,
+            });
+            let term = format!("FILL({id}, 0)");
+            if *is_cheap {
+                cheap.push(term.clone());
+            }
+            all.push(term);
+        }
+    }
+    let (cheap, all) = (cheap.join(" + "), all.join(" + "));
+    queries.push(MathQuery::Expression {
+        id: "mix".into(),
+        expression: format!("IF(({all}) > 0, 100 * ({cheap}) / ({all}), 100)"),
+        label: Some("Tokens on the cheap models (%)".into()),
+        return_data: true,
+    });
+    Some(AlarmMetric::Math(queries))
 }
 
 /// Renders what an alarm watches, for plan output.

@@ -75,6 +75,9 @@ pub struct AlarmDefaults {
 pub struct ApplicationAlarms {
     pub cache_hit_rate: Option<CacheHitAlarm>,
     pub cost_per_student: Option<CustomMetricAlarm>,
+    /// Share (%) of Bedrock tokens on the cheap models (`cost.cheap_models`) below
+    /// `threshold_percent`; the models are the cost model's (`[prices]`).
+    pub model_mix: Option<AlarmRule>,
 }
 
 /// 100 × hits / (hits + misses) below `rule.threshold` percent, over the application's own metrics.
@@ -169,6 +172,17 @@ pub const CACHE_HIT_RATE: RuleDefault = RuleDefault {
     treat_missing_data: MissingData::Missing,
 };
 
+/// Less than 95 % of Bedrock tokens on the cheap models ("AI API usage should be 95 % Haiku",
+/// the seed's troubleshooting), over hours: a burst of long answers on the big model in a
+/// minute is not a trend. No tokens, no share: `missing`.
+pub const MODEL_MIX: RuleDefault = RuleDefault {
+    threshold: 95.0,
+    period_s: 3600,
+    evaluation_periods: 3,
+    datapoints_to_alarm: 3,
+    treat_missing_data: MissingData::Missing,
+};
+
 /// Cost per student above ₹15 per month. The metric is a monthly estimate the application
 /// publishes now and then, so one hourly datapoint over budget is the signal, and between
 /// publications the alarm keeps its state (`ignore`).
@@ -224,6 +238,7 @@ pub(super) struct RawAlarms {
     pub cache: RawCacheMetrics,
     pub cost_per_student: RawRule,
     pub cost: RawCostMetric,
+    pub model_mix: RawRule,
 }
 
 pub(super) struct RawCacheMetrics {
@@ -307,6 +322,8 @@ fn read_alarms(s: &mut Section<'_>, d: &mut Diags<'_>) -> RawAlarms {
     };
     t.finish(d);
 
+    let model_mix = read_rule_table(s, d, "model_mix", "threshold_percent");
+
     RawAlarms {
         shared,
         duration,
@@ -318,6 +335,7 @@ fn read_alarms(s: &mut Section<'_>, d: &mut Diags<'_>) -> RawAlarms {
         cache,
         cost_per_student,
         cost,
+        model_mix,
     }
 }
 

@@ -443,3 +443,57 @@ fn no_notifications_means_alarms_without_actions() {
     )));
     let _ = fixtures::ACCOUNT;
 }
+
+#[test]
+fn the_model_mix_alarm_watches_the_share_of_tokens_on_the_cheap_models() {
+    let mut d = desired();
+    let template = d.controllers.alarms.application.cost_per_student.clone().unwrap().rule;
+    d.controllers.alarms.application.model_mix = Some(AlarmRule {
+        threshold: 95.0,
+        ..template
+    });
+    let p = plan(&d, &observed(), &topic());
+    let alarm = p
+        .changes
+        .iter()
+        .find(|c| c.id == "trimtab-app-model-mix")
+        .and_then(|c| match c.writes.as_slice() {
+            [Write::PutMetricAlarm { alarm }] => Some(alarm.clone()),
+            _ => None,
+        })
+        .expect("a model-mix alarm");
+    assert_eq!(alarm.comparison, Comparison::LessThanThreshold);
+    assert_eq!(alarm.threshold, 95.0);
+    let AlarmMetric::Math(q) = &alarm.metric else {
+        panic!("metric math")
+    };
+    // Two metrics per model (input and output tokens), by ModelId, and one expression that
+    // returns data: the cheap models' share of all tokens.
+    let stats: Vec<&MetricStat> = q
+        .iter()
+        .filter_map(|q| match q {
+            MathQuery::Stat { stat, .. } => Some(stat),
+            MathQuery::Expression { .. } => None,
+        })
+        .collect();
+    let models = d.controllers.cost.model_prices.len();
+    assert_eq!(stats.len(), 2 * models);
+    assert!(stats.iter().all(|s| s.metric.namespace == "AWS/Bedrock"
+        && s.metric.dimensions.len() == 1
+        && s.metric.dimensions[0].name == "ModelId"));
+    let Some(MathQuery::Expression {
+        expression,
+        return_data: true,
+        ..
+    }) = q.last()
+    else {
+        panic!("an expression last")
+    };
+    // The two Haiku models are cheap: their four series are in the numerator.
+    let numerator = expression.split("100 * (").nth(1).unwrap();
+    assert_eq!(numerator.split(") / (").next().unwrap().matches("FILL").count(), 4);
+    // Without a model that is not cheap there is nothing to compare: no alarm.
+    d.controllers.cost.model_prices.retain(|m, _| d.controllers.cost.cheap_models.contains(m));
+    let p = plan(&d, &observed(), &topic());
+    assert!(p.changes.iter().all(|c| c.id != "trimtab-app-model-mix"));
+}
