@@ -53,7 +53,7 @@ impl Default for Settings {
 pub struct Memory {
     /// The body last read (by name), so the daemon need not read it every cycle; cleared
     /// when a write is planned, so the next cycle reads it back.
-    known: Option<(String, Option<String>)>,
+    known: Option<(String, Option<String>, std::time::SystemTime)>,
 }
 
 /// The full name: the ownership prefix, then the configured name.
@@ -126,9 +126,14 @@ impl Controller for Dashboard {
         let read = Read::Dashboard {
             name: full_name(cx),
         };
-        // Known (written or read before): re-verified in rotation; otherwise read now.
+        // Known and read within `observe.tag_cache_ttl`: trusted. Known but older: re-verified
+        // (every cycle of a full verification, as `plan` and `apply` do). Unknown: read now.
         match &memory.known {
-            Some((name, _)) if *name == full_name(cx) => reads.verify(read),
+            Some((name, _, at))
+                if *name == full_name(cx)
+                    && cx.now.duration_since(*at).unwrap_or(Duration::MAX)
+                        < cx.desired.observe.tag_cache_ttl => {}
+            Some((name, _, _)) if *name == full_name(cx) => reads.verify(read),
             _ => reads.now(read),
         }
     }
@@ -137,12 +142,12 @@ impl Controller for Dashboard {
         let name = full_name(cx);
         let observed = match cx.observed.dashboards.get(&name) {
             Some(body) => {
-                memory.known = Some((name.clone(), body.clone()));
+                memory.known = Some((name.clone(), body.clone(), cx.now));
                 body.clone()
             }
-            // Not read this cycle: what was seen or written last, if anything.
+            // Not read this cycle: what was seen last, if anything.
             None => match &memory.known {
-                Some((n, body)) if *n == name => body.clone(),
+                Some((n, body, _)) if *n == name => body.clone(),
                 _ => return, // unknown: change nothing
             },
         };
