@@ -3,7 +3,7 @@
 //! State is checked twice where it matters: through trimtab's ports, and independently with
 //! boto3.
 //!
-//! Not covered here, because moto cannot (see shared/TESTING.md): provisioned concurrency,
+//! Not covered here, because moto cannot (see docs/TESTING.md): provisioned concurrency,
 //! Lambda's 409 "update in progress", ListFunctions paging, percentile values and metric math
 //! in GetMetricData. Those are covered by the aws-smithy-mocks tests in `src/cloud/aws/` and by
 //! the simulated account.

@@ -1,7 +1,7 @@
 """CloudWatch RPC-v2-CBOR <-> moto AWS-JSON-1.0 bridge for trimtab's adapter tests.
 
 aws-sdk-cloudwatch >= 1.100 speaks only Smithy RPC v2 CBOR, which moto does not implement
-(see shared/TESTING.md). This server sits in front of moto and translates, so the real Rust SDK
+(see docs/TESTING.md). This server sits in front of moto and translates, so the real Rust SDK
 can be tested over real HTTP without pinning an old SDK:
 
     POST /service/GraniteServiceVersion20100801/operation/<Op>   (CBOR)

@@ -1,5 +1,5 @@
 //! A private moto server per test, with the CloudWatch RPC-v2-CBOR bridge (`cbor_bridge.py`)
-//! in front of it, so the real SDK can be tested over real HTTP (see shared/TESTING.md).
+//! in front of it, so the real SDK can be tested over real HTTP (see docs/TESTING.md).
 //!
 //! Needs `.venv/` from `scripts/setup-test-env`; without it, starting a server fails the test
 //! with a message saying so, never a silent pass. Both processes are killed on drop.
