@@ -1,7 +1,8 @@
 //! The `trimtab` command: parse arguments, call into the library, map outcomes to exit codes.
 //!
 //! Exit codes: 0 success (for `plan`: no changes); 2 `plan` found pending changes; 1 an error
-//! (for `apply`: a change failed); 78 (EX_CONFIG) the configuration is invalid.
+//! (for `apply`: a change failed); 64 (EX_USAGE) the command line is wrong; 78 (EX_CONFIG) the
+//! configuration is invalid.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,13 +23,23 @@ use trimtab::telemetry::{LogFormat, Telemetry, init_tracing};
 
 const EXIT_ERROR: u8 = 1;
 const EXIT_PENDING: u8 = 2;
+const EXIT_USAGE: u8 = 64;
 const EXIT_CONFIG: u8 = 78;
+
+const EXIT_CODES: &str = "Exit codes:
+  0   success (plan: the account matches the desired state)
+  1   an error (apply: a change failed; cost: no estimate)
+  2   plan: changes are pending
+  64  the command line is wrong (EX_USAGE)
+  78  the configuration is invalid, each problem as FILE:LINE:COL (EX_CONFIG)
+  130 run: stopped by a second signal";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "trimtab",
     version,
-    about = "Keeps an AWS serverless application fast and cheap: observe, plan, apply."
+    about = "Keeps an AWS serverless application fast and cheap: observe, plan, apply.",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     /// Log format.
@@ -49,7 +60,9 @@ struct Cli {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Output {
+    /// For people.
     Text,
+    /// For machines.
     Json,
 }
 
@@ -57,35 +70,44 @@ enum Output {
 enum Command {
     /// Check a desired-state file; print every problem as FILE:LINE:COL: message.
     Validate {
+        /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
     },
     /// Observe the account and print what `apply` would change (exit 2 when anything would).
     Plan {
+        /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// Observe the account and print what the application costs: the cost per student, the
     /// monthly run rate and its breakdown, each figure with where it came from. Changes nothing.
     Cost {
+        /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// One cycle: observe, plan, apply; report each change as done or failed.
     Apply {
+        /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// The daemon: a cycle every interval, serving /healthz /readyz /metrics /status.
     Run {
+        /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// Where to serve /healthz, /readyz, /metrics and /status.
         #[arg(long, default_value = "0.0.0.0:9090", env = "TRIMTAB_LISTEN")]
         listen: SocketAddr,
         /// How long in-flight writes may take to finish after SIGTERM.
@@ -213,7 +235,16 @@ async fn plan_or_apply(path: &std::path::Path, output: Output, mode: Mode) -> Ex
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 64, not clap's 2, which means "changes pending" here; --help and
+    // --version still print and exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            return ExitCode::from(if usage { EXIT_USAGE } else { 0 });
+        }
+    };
     if let Err(e) = init_tracing(cli.log_format, cli.log_level.as_deref()) {
         eprintln!("error: {}", error_chain(&e));
         return ExitCode::from(EXIT_CONFIG);

@@ -697,6 +697,38 @@ fn plan_apply_and_run_with_an_invalid_config_change_nothing() {
 }
 
 #[test]
+fn usage_errors_exit_64_and_help_lists_the_exit_codes() {
+    // Not clap's 2: for `plan`, 2 means "changes pending".
+    let out = run(&[OsStr::new("plan")]);
+    assert_eq!(out.code, Some(64), "{out:?}");
+    assert!(out.stderr.contains("--config"), "{}", out.stderr);
+    let out = run(&[OsStr::new("frobnicate")]);
+    assert_eq!(out.code, Some(64), "{out:?}");
+    let help = run(&[OsStr::new("--help")]);
+    assert_eq!(help.code, Some(0), "{help:?}");
+    for code in ["0 ", "1 ", "2 ", "64 ", "78 "] {
+        assert!(
+            help.stdout.contains(&format!("\n  {code}")),
+            "exit code {code}missing:\n{}",
+            help.stdout
+        );
+    }
+    // Every flag of every command is described.
+    for cmd in ["validate", "plan", "cost", "apply", "run"] {
+        let h = run(&[OsStr::new(cmd), OsStr::new("-h")]);
+        assert_eq!(h.code, Some(0), "{cmd}: {h:?}");
+        for line in h.stdout.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let described = line.split("  ").filter(|p| !p.trim().is_empty()).count() >= 2;
+            assert!(
+                described,
+                "{cmd} -h: undescribed flag: {line:?}\n{}",
+                h.stdout
+            );
+        }
+    }
+}
+
+#[test]
 fn text_logs_have_no_colour_when_stderr_is_not_a_terminal() {
     let dir = TempDir::new().expect("tempdir");
     let config = dir.path().join("trimtab.toml");
