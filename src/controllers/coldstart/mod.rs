@@ -62,7 +62,28 @@ impl Controller for ColdStart {
 
     fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
         out.plan = plan(cx.desired, cx.settings, cx.observed);
+        out.facts.publish(WarmupSpend(warmup_spend(cx)));
     }
+}
+
+/// What the warm-ups of the standard-tier functions cost a month, in dollars: the cost model
+/// shows it as a component of its own (the invocations are inside Lambda's figures too).
+#[derive(Debug, Clone, Copy)]
+pub struct WarmupSpend(pub f64);
+
+impl super::Fact for WarmupSpend {}
+
+fn warmup_spend(cx: &Cx<'_, ColdStart>) -> f64 {
+    cx.observed
+        .functions
+        .iter()
+        .filter_map(|(name, f)| match cx.rule_for(name, f.tags()) {
+            RuleMatch::Rule(r) if r.tier == Tier::Standard => {
+                warmup::monthly(cx.desired, cx.settings, &f.summary, r)
+            }
+            _ => None,
+        })
+        .sum()
 }
 
 /// A rule's cold-start overrides.

@@ -54,6 +54,31 @@ fn rule_arn(observed: &Observed, function_arn: &str, rule: &str) -> String {
     format!("arn:aws:events:{}:{account}:rule/{rule}", observed.region)
 }
 
+/// What a standard function's warm-up costs a month, in dollars (`None` for a custom cron,
+/// whose rate is not estimated).
+pub(super) fn monthly(
+    desired: &Desired,
+    cs: &Settings,
+    summary: &crate::model::FunctionSummary,
+    rule: &FunctionRule,
+) -> Option<f64> {
+    let ws = &cs.warmup;
+    let configured = overrides(rule)
+        .warmup_schedule
+        .as_deref()
+        .unwrap_or(&ws.schedule);
+    let (_, every) = spread_schedule(configured, &summary.name).ok()?;
+    let concurrency = overrides(rule).warmup_concurrency.unwrap_or(ws.concurrency);
+    Some(warmup_monthly(
+        &desired.prices,
+        summary.architecture,
+        summary.memory_mb,
+        every?,
+        concurrency,
+        ws.assumed_duration_ms,
+    ))
+}
+
 /// Plans the warm-up of a standard function. Returns false when it cannot be built this cycle.
 pub(super) fn build(
     desired: &Desired,

@@ -420,6 +420,9 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
         metrics_requested_per_month: r.batch.reads().len() as f64 * per_month,
         students,
         students_source,
+        warmups_monthly: cx
+            .fact::<super::coldstart::WarmupSpend>()
+            .map(|w| w.0),
     })
 }
 

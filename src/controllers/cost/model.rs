@@ -48,6 +48,8 @@ pub struct Usage {
     pub metrics_requested_per_month: f64,
     pub students: Option<f64>,
     pub students_source: String,
+    /// What trimtab's warm-ups cost a month, dollars (from the cold-start controller).
+    pub warmups_monthly: Option<f64>,
 }
 
 fn gb(memory_mb: u32) -> f64 {
@@ -79,14 +81,24 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
         compute += f.duration_ms / 1_000.0 * gb(f.memory_mb) * gb_s;
         pc += f64::from(f.provisioned) * gb(f.memory_mb) * usage.window.as_secs_f64() * pc_gb_s;
     }
+    // Warm-up invocations are in Lambda's own figures too: shown apart, taken out of `lambda`.
+    let warmups = usage.warmups_monthly.unwrap_or(0.0);
     push(
         "lambda",
-        (requests + compute) * scale,
+        ((requests + compute) * scale - warmups).max(0.0),
         format!(
-            "AWS/Lambda Invocations and Duration (Sum) of {} functions × memory, by architecture",
-            usage.functions.len()
+            "AWS/Lambda Invocations and Duration (Sum) of {} functions × memory, by architecture{}",
+            usage.functions.len(),
+            if warmups > 0.0 { ", less the warm-ups" } else { "" }
         ),
     );
+    if usage.warmups_monthly.is_some() {
+        push(
+            "warmups",
+            warmups,
+            "the warm-up rules of standard-tier functions: schedule × concurrency × assumed duration".into(),
+        );
+    }
     push(
         "provisioned_concurrency",
         pc * scale,

@@ -144,6 +144,23 @@ fn each_component_matches_a_hand_computed_figure() {
 }
 
 #[test]
+fn warm_ups_are_shown_apart_and_taken_out_of_lambda() {
+    let base = Usage {
+        functions: vec![function(Architecture::X86_64, 1024, 1e6, 500.0)],
+        ..day()
+    };
+    let lambda = estimate(&base, &Prices::default(), &usd()).total_monthly;
+    let with = Usage {
+        warmups_monthly: Some(1.5),
+        ..base
+    };
+    let r = estimate(&with, &Prices::default(), &usd());
+    assert!(close(r.component("warmups").unwrap(), 1.5));
+    assert!(close(r.component("lambda").unwrap(), lambda - 1.5));
+    assert!(close(r.total_monthly, lambda), "the total is unchanged");
+}
+
+#[test]
 fn currency_tax_and_students_scale_the_total() {
     let usage = Usage {
         functions: vec![function(Architecture::X86_64, 1024, 1e6, 500.0)],
