@@ -109,6 +109,23 @@ pub fn cost_text(c: &crate::model::cost::CostReport) -> String {
         );
     }
     let _ = writeln!(out, "  students: {}", c.students_source);
+    match c.right_sizing_available {
+        Some(save) if save > 0.0 => {
+            let _ = writeln!(
+                out,
+                "  trimtab's means (warm-ups, provisioned concurrency, its alarms, metrics and reads): {:.2} {cur} a month; right-sizing's recommendations would save {save:.2} {cur} a month: the means are {:.1} % of it",
+                c.means_monthly,
+                100.0 * c.means_monthly / save
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  trimtab's means (warm-ups, provisioned concurrency, its alarms, metrics and reads): {:.2} {cur} a month",
+                c.means_monthly
+            );
+        }
+    }
     if let Some(share) = c.cheap_model_share {
         let _ = writeln!(out, "  Bedrock tokens on the cheap models: {share:.1} %");
     }

@@ -32,6 +32,11 @@ pub struct CostReport {
     pub cheap_model_share: Option<f64>,
     /// What the estimate could not price or read (a model without a price, a missing read).
     pub warnings: Vec<String>,
+    /// What trimtab's own means cost a month: warm-ups, provisioned concurrency, its alarms
+    /// and published metrics, its reads.
+    pub means_monthly: f64,
+    /// What right-sizing's recommendations not yet applied would save a month.
+    pub right_sizing_available: Option<f64>,
 }
 
 impl CostReport {

@@ -423,6 +423,9 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
         warmups_monthly: cx
             .fact::<super::coldstart::WarmupSpend>()
             .map(|w| w.0),
+        right_sizing_available: cx
+            .fact::<super::rightsizing::RightSizingSavings>()
+            .map(|s| s.available),
     })
 }
 

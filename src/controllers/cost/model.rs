@@ -50,6 +50,8 @@ pub struct Usage {
     pub students_source: String,
     /// What trimtab's warm-ups cost a month, dollars (from the cold-start controller).
     pub warmups_monthly: Option<f64>,
+    /// What right-sizing's recommendations not yet applied would save a month, dollars.
+    pub right_sizing_available: Option<f64>,
 }
 
 fn gb(memory_mb: u32) -> f64 {
@@ -168,6 +170,16 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
     );
 
     let total_monthly = components.iter().map(|c| c.monthly).sum();
+    let means_monthly = components
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.component.as_str(),
+                "warmups" | "provisioned_concurrency" | "cloudwatch" | "trimtab"
+            )
+        })
+        .map(|c| c.monthly)
+        .sum();
     let students = usage.students.filter(|s| *s > 0.0);
     if usage.students.is_some() && students.is_none() {
         warnings.push("no active students in the window: no cost per student".into());
@@ -183,5 +195,7 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
         target_per_student: settings.target_per_student,
         cheap_model_share: (all > 0.0).then(|| 100.0 * cheap / all),
         warnings,
+        means_monthly,
+        right_sizing_available: usage.right_sizing_available.map(money),
     }
 }

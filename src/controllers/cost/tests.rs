@@ -161,6 +161,28 @@ fn warm_ups_are_shown_apart_and_taken_out_of_lambda() {
 }
 
 #[test]
+fn the_means_are_set_against_what_right_sizing_would_save() {
+    let usage = Usage {
+        functions: vec![FunctionUsage {
+            provisioned: 1,
+            ..function(Architecture::X86_64, 1024, 1e6, 500.0)
+        }],
+        warmups_monthly: Some(2.0),
+        alarms: 10,
+        right_sizing_available: Some(50.0),
+        ..day()
+    };
+    let r = estimate(&usage, &Prices::default(), &usd());
+    let means: f64 = ["warmups", "provisioned_concurrency", "cloudwatch", "trimtab"]
+        .iter()
+        .filter_map(|c| r.component(c))
+        .sum();
+    assert!(close(r.means_monthly, means));
+    assert!(r.means_monthly > 2.0 + 1.0);
+    assert_eq!(r.right_sizing_available, Some(50.0));
+}
+
+#[test]
 fn currency_tax_and_students_scale_the_total() {
     let usage = Usage {
         functions: vec![function(Architecture::X86_64, 1024, 1e6, 500.0)],

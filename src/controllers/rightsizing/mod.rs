@@ -349,46 +349,68 @@ impl Controller for RightSizing {
     }
 
     fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
-        if !any_on(cx) {
-            memory.functions.clear();
-            return;
-        }
-        let alarm = cx.fact::<DurationAlarm>();
-        if memory.settings.as_ref() != Some(cx.settings) {
-            memory.settings = Some(cx.settings.clone());
-            memory.generation += 1;
-        }
-        let generation = memory.generation;
-        let mut seen = HashSet::new();
-        let mut in_flight = memory.functions.values().filter(|f| f.in_flight()).count();
-        for (name, f) in &cx.observed.functions {
-            let Some(e) = effective(cx, name, f, alarm) else {
-                continue;
-            };
-            seen.insert(name.clone());
-            if cx.observed.unknown_functions.contains(name) {
-                continue;
-            }
-            let fm = memory.functions.entry(name.clone()).or_default();
-            let was_in_flight = fm.in_flight();
-            let planned = plan_function(
-                cx,
-                &mut memory.memo,
-                generation,
-                name,
-                f,
-                &e,
-                fm,
-                in_flight,
-                out,
-            );
-            if planned && !was_in_flight {
-                in_flight += 1;
-            }
-        }
-        memory.functions.retain(|name, _| seen.contains(name));
-        memory.memo.retain(|name| seen.contains(name));
+        plan_all(cx, memory, out);
+        let available = out
+            .plan
+            .recommendations
+            .iter()
+            .filter_map(|r| r.monthly_saving)
+            .filter(|s| *s > 0.0)
+            .sum();
+        out.facts.publish(RightSizingSavings { available });
     }
+}
+
+/// What right-sizing's recommendations not yet applied would save a month, in dollars: the
+/// cost model sets it against what trimtab's own means cost.
+#[derive(Debug, Clone, Copy)]
+pub struct RightSizingSavings {
+    pub available: f64,
+}
+
+impl super::Fact for RightSizingSavings {}
+
+fn plan_all(cx: &Cx<'_, RightSizing>, memory: &mut Memory, out: &mut Planned) {
+    if !any_on(cx) {
+        memory.functions.clear();
+        return;
+    }
+    let alarm = cx.fact::<DurationAlarm>();
+    if memory.settings.as_ref() != Some(cx.settings) {
+        memory.settings = Some(cx.settings.clone());
+        memory.generation += 1;
+    }
+    let generation = memory.generation;
+    let mut seen = HashSet::new();
+    let mut in_flight = memory.functions.values().filter(|f| f.in_flight()).count();
+    for (name, f) in &cx.observed.functions {
+        let Some(e) = effective(cx, name, f, alarm) else {
+            continue;
+        };
+        seen.insert(name.clone());
+        if cx.observed.unknown_functions.contains(name) {
+            continue;
+        }
+        let fm = memory.functions.entry(name.clone()).or_default();
+        let was_in_flight = fm.in_flight();
+        let planned = plan_function(
+            cx,
+            &mut memory.memo,
+            generation,
+            name,
+            f,
+            &e,
+            fm,
+            in_flight,
+            out,
+        );
+        if planned && !was_in_flight {
+            in_flight += 1;
+        }
+    }
+    memory.functions.retain(|name, _| seen.contains(name));
+    memory.memo.retain(|name| seen.contains(name));
+
 }
 
 /// Plans one function; `true` when a new step begins.
