@@ -212,6 +212,40 @@ emit({{"alarms": out, "subs": [s["Endpoint"] for s in subs], "topic_tags": topic
         "{foreign_before:?} vs {after:?}"
     );
 
+    // The dashboard, as CloudWatch stores it: trimtab's marker, and the seed's key metrics on
+    // the functions in scope.
+    let dash = moto.boto3(
+        r#"
+import json
+d = client("cloudwatch").get_dashboard(DashboardName="trimtab-application")
+body = json.loads(d["DashboardBody"])
+emit({"titles": [w["properties"].get("title") for w in body["widgets"] if w["type"] == "metric"],
+      "text": body["widgets"][0]["properties"]["markdown"],
+      "functions": sorted({m[3] for w in body["widgets"] if w["type"] == "metric"
+                           for m in w["properties"]["metrics"]
+                           if isinstance(m[0], str) and m[0] == "AWS/Lambda" and len(m) > 3})})
+"#,
+    );
+    assert!(
+        dash["text"]
+            .as_str()
+            .unwrap()
+            .contains("managed-by=trimtab"),
+        "{dash}"
+    );
+    let titles = strings(&dash["titles"]);
+    for t in [
+        "Response time, p95 (ms)",
+        "Error rate (%)",
+        "DynamoDB throttle events",
+    ] {
+        assert!(titles.contains(t), "{t}: {dash}");
+    }
+    assert_eq!(
+        strings(&dash["functions"]),
+        BTreeSet::from(["app-api".to_string(), "app-search".to_string()])
+    );
+
     // What apply wrote reads back identically: a second plan has nothing to do.
     let (code, stdout, stderr) = trimtab(&moto, dir.path(), &["plan"]);
     assert_eq!(
