@@ -476,6 +476,42 @@ fn validate_reports_a_missing_file_by_name() {
 }
 
 #[test]
+fn unreadable_config_inputs_get_a_clear_error_not_a_hang() {
+    let dir = TempDir::new().expect("tempdir");
+    let validate = |path: &Path| {
+        run(&[
+            OsStr::new("validate"),
+            OsStr::new("--config"),
+            path.as_os_str(),
+        ])
+    };
+    // A FIFO nobody writes to, and a device that never ends: refused before reading.
+    let fifo = dir.path().join("fifo.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for path in [fifo.as_path(), Path::new("/dev/zero")] {
+        let out = validate(path);
+        assert_eq!(out.code, Some(EXIT_CONFIG), "{}: {out:?}", path.display());
+        assert!(out.stderr.contains("not a regular file"), "{out:?}");
+    }
+    // A huge file: refused by size.
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, "# filler\n".repeat(300_000)).expect("write");
+    let out = validate(&big);
+    assert_eq!(out.code, Some(EXIT_CONFIG), "{out:?}");
+    assert!(out.stderr.contains("at most 1048576 bytes"), "{out:?}");
+    // Invalid UTF-8: where it is.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, b"interval = \"60s\"\nname = \"ab\xff\"\n").expect("write");
+    let out = validate(&bad);
+    assert_eq!(out.code, Some(EXIT_CONFIG), "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!("{}:2:11: the file is not valid UTF-8", bad.display())
+    );
+}
+
+#[test]
 fn validate_reports_a_syntax_error_at_its_position() {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("syntax.toml");
@@ -783,6 +819,55 @@ fn logs_are_json_lines_with_json_format() {
 }
 
 // ---- run ----------------------------------------------------------------------------------
+
+#[test]
+fn a_config_written_in_parts_is_loaded_once_it_settles() {
+    use std::io::Write as _;
+    let dir = TempDir::new().expect("tempdir");
+    let config = dir.path().join("trimtab.toml");
+    std::fs::write(&config, small_config(10, "")).expect("write");
+    let mut daemon = Daemon::start(&config, &[]);
+    daemon.wait_metric("trimtab_cycles_total{outcome=\"success\"}", |v| v >= 1.0);
+    // The first part alone is valid TOML that names no function: loaded, it would prune
+    // every alarm. The rest follows a second later, as a slow copy would write it.
+    let full = small_config(11, "");
+    let (head, tail) = full.split_at(full.find("[[functions]]").expect("a functions rule"));
+    let mut f = std::fs::File::create(&config).expect("truncate");
+    f.write_all(head.as_bytes()).expect("first part");
+    f.sync_all().expect("sync");
+    std::thread::sleep(Duration::from_secs(1));
+    f.write_all(tail.as_bytes()).expect("second part");
+    f.sync_all().expect("sync");
+    drop(f);
+    let metrics = daemon.wait_metric("trimtab_config_generation", |v| v >= 2.0);
+    // Give a wrong second reload time to happen, then check there was exactly one.
+    std::thread::sleep(Duration::from_secs(3));
+    let metrics = daemon
+        .get("/metrics")
+        .map(|(_, body)| body)
+        .unwrap_or(metrics);
+    assert_eq!(
+        metric(&metrics, "trimtab_config_generation"),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "trimtab_config_reloads_total{outcome=\"success\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "trimtab_changes_applied_total{action=\"delete\",kind=\"alarm\"}"
+        ),
+        Some(0.0),
+        "half a file was applied: {metrics}"
+    );
+}
 
 #[test]
 fn run_serves_reloads_and_stops_cleanly() {

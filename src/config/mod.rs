@@ -52,6 +52,65 @@ pub enum ConfigError {
     /// Every problem in the file, in file order.
     #[error("{}", render(.0))]
     Invalid(Vec<Diagnostic>),
+    #[error("{}:{line}:{column}: the file is not valid UTF-8", path.display())]
+    Encoding {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// The largest configuration file read: a desired-state file is a few kilobytes; anything
+/// near this is a mistake (a log, a dump, `/dev/zero`), refused before it is read in full.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads a configuration file, refusing what is not a regular file (a FIFO or a device would
+/// block or never end), anything over [`MAX_CONFIG_BYTES`], and invalid UTF-8 (with where).
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let fail = |source: std::io::Error| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let invalid = |msg: String| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+    let meta = std::fs::metadata(path).map_err(fail)?;
+    if !meta.is_file() {
+        return Err(invalid(
+            "not a regular file (a FIFO, a device or a directory): give the path of a TOML file"
+                .into(),
+        ));
+    }
+    let too_big = |n: u64| {
+        invalid(format!(
+            "{n} bytes or more; a configuration file is at most {MAX_CONFIG_BYTES} bytes"
+        ))
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(fail)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big(bytes.len() as u64)); // it grew while being read
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        ConfigError::Encoding {
+            path: path.to_path_buf(),
+            line,
+            column,
+        }
+    })
 }
 
 /// Reads, parses and validates a configuration file.
@@ -59,10 +118,7 @@ pub enum ConfigError {
 /// A relative `simulated.state_file` is taken relative to the configuration file, as a path in
 /// a file should be, so the daemon behaves the same whatever directory it is started from.
 pub fn load(path: &Path) -> Result<Desired, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path)?;
     let mut desired = parse(&text, &path.display().to_string())?;
     if let (Some(state), Some(dir)) = (&desired.cloud.simulated.state_file, path.parent())
         && state.is_relative()

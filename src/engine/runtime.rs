@@ -86,6 +86,33 @@ pub fn with_requeue(pause: Duration, requeue: Option<Duration>, elapsed: Duratio
     }
 }
 
+/// How long a changed config file must stay unchanged before it is loaded.
+pub const CONFIG_SETTLE: Duration = Duration::from_secs(2);
+/// How long a file that keeps changing is waited for before it is read anyway (a parse error
+/// then keeps the last good configuration).
+const SETTLE_AT_MOST: Duration = Duration::from_secs(30);
+
+/// Waits until the file has not changed (no event, same bytes) for [`CONFIG_SETTLE`].
+async fn settle(path: &Path, events: &mut mpsc::Receiver<ReloadCause>, cancel: &CancellationToken) {
+    let started = std::time::Instant::now();
+    let mut last = config::read_text(path).ok();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(CONFIG_SETTLE) => {}
+            () = cancel.cancelled() => return,
+        }
+        let mut quiet = true;
+        while events.try_recv().is_ok() {
+            quiet = false;
+        }
+        let now = config::read_text(path).ok();
+        if (quiet && now == last) || started.elapsed() >= SETTLE_AT_MOST {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// The shortest pause a requeue can ask for.
 pub const MIN_REQUEUE: Duration = Duration::from_secs(1);
 
@@ -100,10 +127,13 @@ fn watch_config(path: &Path, tx: mpsc::Sender<ReloadCause>) -> Option<notify::Re
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(file_name.as_os_str()))
+            && event.paths.iter().any(|p| {
+                p.file_name() == Some(file_name.as_os_str())
+                        // A Kubernetes ConfigMap volume swaps a `..data` symlink (and
+                        // `..2026_…` directories) instead of touching the file itself.
+                        || p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with(".."))
+            })
         {
             let _ = tx.try_send(ReloadCause::FileChanged);
         }
@@ -167,7 +197,7 @@ struct Daemon {
 impl Daemon {
     fn reload(&mut self, cause: ReloadCause) -> bool {
         let path = &self.opts.config_path;
-        let text = std::fs::read_to_string(path).ok();
+        let text = config::read_text(path).ok();
         if cause == ReloadCause::FileChanged && text.is_some() && text == self.loaded_text {
             return false;
         }
@@ -297,7 +327,7 @@ pub async fn run(
     )
     .with_heartbeat(heartbeat.clone());
     let mut daemon = Daemon {
-        loaded_text: std::fs::read_to_string(&opts.config_path).ok(),
+        loaded_text: config::read_text(&opts.config_path).ok(),
         opts,
         clock,
         telemetry,
@@ -332,9 +362,14 @@ pub async fn run(
                 () = &mut sleep => break,
                 () = cancel.cancelled() => break,
                 Some(cause) = reload_rx.recv() => {
-                    // Let a burst of file events settle before reading the file.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    while reload_rx.try_recv().is_ok() {}
+                    if cause == ReloadCause::FileChanged {
+                        // A file being written (in parts, or by a slow copy) is read only once
+                        // it has stopped changing for CONFIG_SETTLE: half a file that happens
+                        // to parse would otherwise become the desired state, and prune.
+                        settle(&daemon.opts.config_path, &mut reload_rx, &cancel).await;
+                    } else {
+                        while reload_rx.try_recv().is_ok() {}
+                    }
                     if daemon.reload(cause) {
                         break;
                     }
