@@ -98,6 +98,9 @@ enum Command {
         /// The desired-state file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// Confirm a plan that deletes more than `ownership.max_deletions` resources at once.
+        #[arg(long)]
+        allow_mass_deletion: bool,
         /// How to print the result.
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
@@ -130,11 +133,17 @@ enum Mode {
     Apply,
 }
 
-async fn plan_or_apply(path: &std::path::Path, output: Output, mode: Mode) -> ExitCode {
-    let desired = match load(path) {
+async fn plan_or_apply(
+    path: &std::path::Path,
+    output: Output,
+    mode: Mode,
+    allow_mass_deletion: bool,
+) -> ExitCode {
+    let mut desired = match load(path) {
         Ok(d) => d,
         Err(code) => return code,
     };
+    desired.ownership.allow_mass_deletion |= allow_mass_deletion;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let account = match connect(&desired, clock.clone()).await {
         Ok(a) => a,
@@ -257,9 +266,13 @@ async fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Plan { config, output } => plan_or_apply(&config, output, Mode::Plan).await,
-        Command::Cost { config, output } => plan_or_apply(&config, output, Mode::Cost).await,
-        Command::Apply { config, output } => plan_or_apply(&config, output, Mode::Apply).await,
+        Command::Plan { config, output } => plan_or_apply(&config, output, Mode::Plan, false).await,
+        Command::Cost { config, output } => plan_or_apply(&config, output, Mode::Cost, false).await,
+        Command::Apply {
+            config,
+            output,
+            allow_mass_deletion,
+        } => plan_or_apply(&config, output, Mode::Apply, allow_mass_deletion).await,
         Command::Run {
             config,
             listen,

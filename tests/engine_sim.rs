@@ -382,6 +382,58 @@ async fn owned_alarms_no_longer_desired_are_pruned_and_kept_when_prune_is_off() 
     assert_eq!(h.pending().await, 0);
 }
 
+#[tokio::test]
+async fn a_plan_that_deletes_too_much_at_once_waits_for_a_person() {
+    let mut h = Harness::new(BASE);
+    h.cycle().await;
+    // The worker selector goes: 6 alarms to delete, above a limit of 3.
+    let without_workers = BASE.replace(
+        "[[functions]]\nname_prefix = \"worker-\"\ntier = \"batch\"\n",
+        "",
+    );
+    let limited = without_workers.replace(
+        "[notifications]",
+        "[ownership]\nmax_deletions = 3\n\n[notifications]",
+    );
+    h.reconfigure(&limited);
+    h.sim.reset_counters();
+    let report = h.cycle().await;
+    assert!(
+        report
+            .plan
+            .changes
+            .iter()
+            .all(|c| c.action != Action::Delete),
+        "{:#?}",
+        report.plan.changes
+    );
+    let held: Vec<_> = report
+        .plan
+        .refusals
+        .iter()
+        .filter(|r| r.reason.starts_with("held back"))
+        .collect();
+    assert_eq!(held.len(), 6, "{:#?}", report.plan.refusals);
+    assert_eq!(h.sim.counters().calls(Op::DeleteAlarms), 0);
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
+    // Confirmed: the deletions go ahead.
+    h.reconfigure(&limited.replace(
+        "max_deletions = 3\n",
+        "max_deletions = 3\nallow_mass_deletion = true\n",
+    ));
+    let report = h.cycle().await;
+    assert_eq!(
+        report
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .count(),
+        6
+    );
+    assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS - 6);
+}
+
 /// Fails PutMetricAlarm for one alarm, as AWS would for a resource-specific problem.
 struct FailOne {
     inner: Arc<dyn CloudWatchApi>,

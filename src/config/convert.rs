@@ -249,6 +249,17 @@ pub(crate) fn ownership(d: &mut Diags<'_>, raw: &RawOwnership) -> Ownership {
         name_prefix: name_prefix.unwrap_or_else(|| defaults::NAME_PREFIX.to_string()),
         prune: raw.prune.as_ref().map_or(defaults::PRUNE, |p| *p.get_ref()),
         adopt,
+        max_deletions: check::int(
+            d,
+            &raw.max_deletions,
+            "ownership.max_deletions",
+            Bounds::at_least(0.0, "resources"),
+        )
+        .unwrap_or(defaults::MAX_DELETIONS),
+        allow_mass_deletion: raw
+            .allow_mass_deletion
+            .as_ref()
+            .is_some_and(|a| *a.get_ref()),
     }
 }
 

@@ -18,6 +18,8 @@ pub const SIMULATED_REGION: &str = "us-east-1";
 pub const TAG_KEY: &str = "managed-by";
 pub const TAG_VALUE: &str = "trimtab";
 pub const NAME_PREFIX: &str = "trimtab-";
+/// Deletions one plan may make before it waits for a person.
+pub const MAX_DELETIONS: usize = 20;
 pub const PRUNE: bool = true;
 
 /// `batch` means "alarms only": trimtab spends nothing on a function's cold starts (provisioned

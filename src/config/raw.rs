@@ -66,6 +66,8 @@ pub(crate) struct RawOwnership {
     pub name_prefix: Opt<String>,
     pub prune: Opt<bool>,
     pub adopt: Opt<Vec<S<String>>>,
+    pub max_deletions: Opt<i64>,
+    pub allow_mass_deletion: Opt<bool>,
 }
 
 /// What the framework reads of a `[[functions]]` rule: which functions, and their tier.
@@ -174,6 +176,8 @@ pub(crate) fn read_head(sections: &mut Sections<'_>, d: &mut Diags<'_>) -> RawHe
         name_prefix: s.string(d, "name_prefix"),
         prune: s.bool(d, "prune"),
         adopt: s.strings(d, "adopt"),
+        max_deletions: s.int(d, "max_deletions"),
+        allow_mass_deletion: s.bool(d, "allow_mass_deletion"),
     };
     RawHead {
         interval,

@@ -43,6 +43,8 @@ pub fn desired() -> Desired {
             name_prefix: "trimtab-".into(),
             prune: true,
             adopt: Vec::new(),
+            max_deletions: 20,
+            allow_mass_deletion: false,
         },
         functions: vec![
             FunctionRule {

@@ -76,6 +76,41 @@ impl CycleReport {
     }
 }
 
+/// A plan that deletes more than `ownership.max_deletions` resources at once keeps everything
+/// but its deletions, which become refusals until a person confirms (a config setting for the
+/// daemon, a flag on the command line): a half-edited file, a wrong selector or a bug must not
+/// take down dozens of alarms in one cycle. The plan shows it, `trimtab_changes_refused`
+/// counts it, and the log says what to do.
+pub fn hold_mass_deletion(ownership: &crate::model::Ownership, plan: &mut Plan) {
+    let deletions = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .count();
+    if deletions <= ownership.max_deletions || ownership.allow_mass_deletion {
+        return;
+    }
+    tracing::warn!(
+        deletions,
+        max = ownership.max_deletions,
+        "mass deletion held back: confirm with `ownership.allow_mass_deletion = true` or `apply --allow-mass-deletion`"
+    );
+    let (held, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.changes)
+        .into_iter()
+        .partition(|c| c.action == Action::Delete);
+    plan.changes = kept;
+    for c in held {
+        plan.refusals.push(crate::model::Refusal {
+            kind: c.kind,
+            id: c.id,
+            reason: format!(
+                "held back: this plan would delete {deletions} resources at once, more than ownership.max_deletions = {}; if that is intended, confirm with `ownership.allow_mass_deletion = true` (daemon) or `trimtab apply --allow-mass-deletion`, else fix the desired state ({})",
+                ownership.max_deletions, c.reason
+            ),
+        });
+    }
+}
+
 /// The rate limits in force: the configured ones, and for the Lambda control plane (shared by
 /// the whole account, 15 req/s) the configured budget's share of it unless set explicitly.
 pub fn rate_limits(desired: &Desired) -> BTreeMap<String, f64> {
@@ -193,7 +228,8 @@ impl Engine {
         desired: &Desired,
     ) -> Result<(Observed, crate::controllers::Outcome), CycleError> {
         let observed = self.observe(desired).await?;
-        let outcome = registry::plan(desired, &observed, &mut self.memory());
+        let mut outcome = registry::plan(desired, &observed, &mut self.memory());
+        hold_mass_deletion(&desired.ownership, &mut outcome.plan);
         self.record_plan(&outcome.plan);
         Ok((observed, outcome))
     }

@@ -205,6 +205,12 @@ pub struct Ownership {
     pub prune: bool,
     /// Names of existing, unowned resources trimtab may take over (explicit opt-in).
     pub adopt: Vec<String>,
+    /// A plan deleting more than this many resources at once is refused (its deletions held
+    /// back, everything else done) until a person confirms it.
+    pub max_deletions: usize,
+    /// The confirmation: `ownership.allow_mass_deletion = true` for the daemon (then set it
+    /// back), `apply --allow-mass-deletion` on the command line.
+    pub allow_mass_deletion: bool,
 }
 
 impl Ownership {

@@ -49,6 +49,8 @@ mod tests {
             name_prefix: "trimtab-".into(),
             prune: true,
             adopt: vec!["theirs".into()],
+            max_deletions: 20,
+            allow_mass_deletion: false,
         };
         assert!(may_change(&own, true, "x"));
         assert!(may_change(&own, false, "theirs"));
