@@ -546,7 +546,18 @@ struct TextPlan {
 
 impl TextPlan {
     fn parse(stdout: &str) -> TextPlan {
-        let section = stdout.split("\nNot changed").next().unwrap_or_default();
+        // The changes end where the next section begins.
+        let end = [
+            "\nNot changed",
+            "\nNotes (",
+            "\nRight-sizing (",
+            "\nCost per student",
+        ]
+        .iter()
+        .filter_map(|m| stdout.find(m))
+        .min()
+        .unwrap_or(stdout.len());
+        let section = &stdout[..end];
         let header = section.lines().find_map(|l| {
             let counts: Vec<usize> = l
                 .strip_prefix("Plan: ")?

@@ -187,11 +187,11 @@ async fn converges_from_empty_and_then_writes_nothing() {
     assert!(
         report
             .plan
-            .refusals
+            .notes
             .iter()
-            .any(|r| r.id.contains("embeddings") && r.reason.contains("on-demand")),
+            .any(|n| n.id.contains("embeddings") && n.message.contains("on-demand")),
         "{:#?}",
-        report.plan.refusals
+        report.plan.notes
     );
     assert_eq!(h.policy_names().len(), 1 + 4);
 

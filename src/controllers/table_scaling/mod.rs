@@ -35,8 +35,12 @@ pub use settings::{TableScaling as Settings, TableScalingOverride, defaults};
 /// Auto scaling for PROVISIONED DynamoDB tables and their indexes.
 pub struct TableScaling;
 
+/// The note's code: an on-demand table, which needs no auto scaling.
+pub const ON_DEMAND: &str = "on_demand";
+
 impl Controller for TableScaling {
     const NAME: &'static str = "table_scaling";
+    const NOTE_CODES: &'static [&'static str] = &[ON_DEMAND];
     type Settings = Settings;
     type RuleSettings = ();
     type TableSettings = TableScalingOverride;
@@ -185,10 +189,13 @@ fn plan_table(
     let prefix = &desired.ownership.name_prefix;
     let on_demand = table.billing_mode == BillingMode::PayPerRequest;
     if on_demand && s.enabled {
-        plan.refusals.push(crate::model::Refusal {
-            kind: ResourceKind::ScalableTarget,
+        // Not a refusal: there is nothing to refuse, and `trimtab_changes_refused` must be 0 on
+        // a healthy account so that it can be alerted on.
+        plan.notes.push(crate::model::Note {
+            controller: TableScaling::NAME,
+            code: ON_DEMAND,
             id: table_resource_id(&table.name, None),
-            reason: "on-demand: DynamoDB scales it without Application Auto Scaling; nothing to do"
+            message: "on-demand: DynamoDB scales it without Application Auto Scaling; nothing to do"
                 .into(),
         });
     }

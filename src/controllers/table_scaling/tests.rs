@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::controllers::fixtures::{apply, desired, observed, provisioned_table};
-use crate::model::{ObservedScalingPolicy, Phase, Refusal, TableEntry};
+use crate::model::{ObservedScalingPolicy, Phase, TableEntry};
 
 /// The table-scaling controller's plan with the settings in `d`.
 fn plan(d: &Desired, o: &Observed) -> Plan {
@@ -66,17 +66,18 @@ fn on_demand_tables_need_nothing_and_say_so() {
     let d = desired();
     let plan = plan(&d, &observed());
     assert!(plan.changes.is_empty());
+    // A note, not a refusal: nothing is refused, so trimtab_changes_refused stays 0.
+    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     assert_eq!(
-        plan.refusals,
-        vec![Refusal {
-            kind: ResourceKind::ScalableTarget,
-            id: "table/sessions".into(),
-            reason: ON_DEMAND.into(),
-        }]
+        plan.notes
+            .iter()
+            .map(|n| (n.code, n.id.as_str(), n.message.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(super::ON_DEMAND, "table/sessions", ON_DEMAND)]
     );
     let text = crate::engine::render::plan_text(&plan);
     assert!(
-        text.contains("Not changed (1)") && text.contains(ON_DEMAND),
+        text.contains("Notes (1)") && text.contains(ON_DEMAND),
         "{text}"
     );
 }
@@ -155,7 +156,8 @@ fn converges_from_empty_then_plans_nothing() {
 
     let again = self::plan(&d, &apply(&o, &plan));
     assert!(again.changes.is_empty(), "{again:#?}");
-    assert_eq!(again.refusals.len(), 1, "only the on-demand note remains");
+    assert!(again.refusals.is_empty(), "{again:#?}");
+    assert_eq!(again.notes.len(), 1, "only the on-demand note remains");
 }
 
 #[test]
@@ -305,7 +307,8 @@ fn disabling_or_going_on_demand_removes_only_trimtabs_targets() {
             2,
         ),
     ];
-    for (name, d, o, cause, refusals) in cases {
+    // The last figure: on-demand notes (never refusals).
+    for (name, d, o, cause, notes) in cases {
         let plan = plan(d, o);
         let del = |id| {
             (
@@ -343,12 +346,8 @@ fn disabling_or_going_on_demand_removes_only_trimtabs_targets() {
                 },
             ]
         );
-        assert_eq!(
-            plan.refusals.len(),
-            refusals,
-            "{name}: {:#?}",
-            plan.refusals
-        );
+        assert!(plan.refusals.is_empty(), "{name}: {:#?}", plan.refusals);
+        assert_eq!(plan.notes.len(), notes, "{name}: {:#?}", plan.notes);
     }
 }
 
