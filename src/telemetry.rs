@@ -81,7 +81,7 @@ impl Telemetry {
             cycles: IntCounterVec::new(
                 Opts::new(
                     "trimtab_cycles_total",
-                    "Reconcile cycles by outcome (success, partial: some changes failed, failed: no plan).",
+                    "Reconcile cycles by outcome (success; partial: some changes failed; interrupted: shutdown skipped changes not yet started; failed: no plan).",
                 ),
                 &["outcome"],
             )?,
@@ -256,7 +256,7 @@ impl Telemetry {
     /// Creates the zero-valued series people alert on, so a rate() over them works from the
     /// first scrape instead of appearing only after the first event.
     fn initialise_series(&self) {
-        for outcome in ["success", "partial", "failed"] {
+        for outcome in ["success", "partial", "interrupted", "failed"] {
             self.cycles.with_label_values(&[outcome]);
         }
         for outcome in ["success", "failure"] {

@@ -619,4 +619,6 @@ async fn shutdown_skips_changes_not_yet_started() {
     let report = h.engine.cycle(&h.desired, &cancel).await.expect("cycle");
     assert_eq!(report.apply.skipped(), report.plan.changes.len());
     assert_eq!(h.sim.counters().write_calls(), 0);
+    // Counted and reported as interrupted, not as a success.
+    assert_eq!(report.outcome(), "interrupted");
 }

@@ -67,9 +67,13 @@ pub struct CycleReport {
 }
 
 impl CycleReport {
+    /// `partial` (a change failed), `interrupted` (shutdown began: changes not started were
+    /// skipped), or `success`.
     pub fn outcome(&self) -> &'static str {
         if self.apply.failed() > 0 {
             "partial"
+        } else if self.apply.skipped() > 0 {
+            "interrupted"
         } else {
             "success"
         }
@@ -340,7 +344,7 @@ impl Engine {
         self.telemetry
             .cycle_duration
             .observe(report.duration.as_secs_f64());
-        if report.apply.failed() == 0 {
+        if report.outcome() == "success" {
             let now = clock
                 .now()
                 .duration_since(SystemTime::UNIX_EPOCH)

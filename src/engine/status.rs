@@ -251,7 +251,7 @@ impl StatusBoard {
         let mut s = self.write();
         s.ready = true;
         s.last_completed = Some(now);
-        if report.apply.failed() == 0 {
+        if report.outcome() == "success" {
             s.last_success = Some(now);
         }
         s.last_cycle = Some(CycleSummary {
