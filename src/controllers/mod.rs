@@ -214,6 +214,25 @@ impl<'a, C: Registered> Cx<'a, C> {
         rule_for(&self.desired.functions, name, tags)
     }
 
+    /// The observed functions a rule governs (by name order), each with its rule.
+    pub fn functions_in_scope(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &'a str,
+            &'a crate::model::ObservedFunction,
+            &'a FunctionRule,
+        ),
+    > + '_ {
+        self.observed
+            .functions
+            .iter()
+            .filter_map(|(name, f)| match self.rule_for(name, f.tags()) {
+                RuleMatch::Rule(r) => Some((name.as_str(), f, r)),
+                _ => None,
+            })
+    }
+
     /// A fact an earlier controller published this pass.
     pub fn fact<F: Fact>(&self) -> Option<&'a F> {
         self.facts.get::<F>()

@@ -151,12 +151,8 @@ fn right_sizing_text(out: &mut String, recs: &[Recommendation]) {
         .iter()
         .map(|(s, n)| format!("{n} {}", s.as_str().replace('_', " ")))
         .collect();
-    let saving: f64 = recs
-        .iter()
-        .filter(|r| r.state != SizingState::NotEnoughData)
-        .filter_map(|r| r.monthly_saving)
-        .filter(|s| *s > 0.0)
-        .sum();
+    // Functions without enough data carry no saving.
+    let saving = crate::model::rightsizing::saving_available(recs);
     let _ = writeln!(
         out,
         "\nRight-sizing ({} functions: {}; {} a month to save):",

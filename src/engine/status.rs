@@ -120,11 +120,7 @@ impl RightSizingStatus {
         }
         Self {
             functions_by_state,
-            monthly_saving_available: functions
-                .iter()
-                .filter_map(|r| r.monthly_saving)
-                .filter(|s| *s > 0.0)
-                .sum(),
+            monthly_saving_available: crate::model::rightsizing::saving_available(&functions),
             functions,
         }
     }

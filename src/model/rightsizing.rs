@@ -83,6 +83,15 @@ pub struct Recommendation {
     pub reason: String,
 }
 
+/// Dollars a month the recommendations that cut cost would save (those that add memory to
+/// meet the objective are not counted against it).
+pub fn saving_available(recs: &[Recommendation]) -> f64 {
+    recs.iter()
+        .filter_map(|r| r.monthly_saving)
+        .filter(|s| *s > 0.0)
+        .sum()
+}
+
 impl Recommendation {
     pub fn confidence_label(&self) -> &'static str {
         match self.confidence {

@@ -74,15 +74,9 @@ pub struct WarmupSpend(pub f64);
 impl super::Fact for WarmupSpend {}
 
 fn warmup_spend(cx: &Cx<'_, ColdStart>) -> f64 {
-    cx.observed
-        .functions
-        .iter()
-        .filter_map(|(name, f)| match cx.rule_for(name, f.tags()) {
-            RuleMatch::Rule(r) if r.tier == Tier::Standard => {
-                warmup::monthly(cx.desired, cx.settings, &f.summary, r)
-            }
-            _ => None,
-        })
+    cx.functions_in_scope()
+        .filter(|(_, _, r)| r.tier == Tier::Standard)
+        .filter_map(|(_, f, r)| warmup::monthly(cx.desired, cx.settings, &f.summary, r))
         .sum()
 }
 

@@ -28,7 +28,6 @@ use crate::model::{
 };
 
 use super::alarms::settings::{APP_NAMESPACE, COST_METRIC};
-use super::shared::scope::RuleMatch;
 use super::{Controller, Cx, Planned, SettingsCx};
 
 pub use model::{FunctionUsage, TableUsage, Usage, estimate};
@@ -91,15 +90,6 @@ pub fn cost_metric(cx_alarms: &super::alarms::Settings) -> MetricId {
     }
 }
 
-fn in_scope<'a>(cx: &Cx<'a, Cost>) -> Vec<(&'a str, &'a crate::model::ObservedFunction)> {
-    cx.observed
-        .functions
-        .iter()
-        .filter(|(name, f)| matches!(cx.rule_for(name, f.tags()), RuleMatch::Rule(_)))
-        .map(|(n, f)| (n.as_str(), f))
-        .collect()
-}
-
 /// Models with Bedrock traffic in the last two weeks, as ListMetrics says.
 fn models_listed(cx: &Cx<'_, Cost>) -> Option<BTreeSet<String>> {
     let listed = cx
@@ -116,16 +106,16 @@ fn models_listed(cx: &Cx<'_, Cost>) -> Option<BTreeSet<String>> {
     )
 }
 
-fn usage_reads(cx: &Cx<'_, Cost>, models: &BTreeSet<String>) -> Reads1 {
+fn usage_reads(cx: &Cx<'_, Cost>, scope: &[&str], models: &BTreeSet<String>) -> Reads1 {
     let s = cx.settings;
     let (window, refresh) = (s.window.as_secs() as u32, s.refresh.as_secs() as u32);
     let read = |m: MetricStat| MetricRead::new(m, window, refresh);
     let lambda = |name: &str, f: &str| {
         MetricId::new("AWS/Lambda", name, vec![Dimension::new("FunctionName", f)])
     };
-    let functions: Vec<_> = in_scope(cx)
-        .into_iter()
-        .map(|(name, _)| {
+    let functions: Vec<_> = scope
+        .iter()
+        .map(|name| {
             (
                 name.to_string(),
                 read(stat(lambda("Invocations", name), "Sum")),
@@ -194,11 +184,9 @@ fn usage_reads(cx: &Cx<'_, Cost>, models: &BTreeSet<String>) -> Reads1 {
 }
 
 /// What the batch covers, so it is rebuilt only when that changes.
-fn batch_key(cx: &Cx<'_, Cost>, models: &BTreeSet<String>) -> u64 {
+fn batch_key(cx: &Cx<'_, Cost>, scope: &[&str], models: &BTreeSet<String>) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (name, _) in in_scope(cx) {
-        name.hash(&mut h);
-    }
+    scope.hash(&mut h);
     for t in &cx.desired.tables {
         (&t.name, cx.observed.tables.get(&t.name).map(|i| i.billing_mode == BillingMode::PayPerRequest))
             .hash(&mut h);
@@ -273,9 +261,10 @@ impl Controller for Cost {
         };
         // Priced models are read even without a listing, so a model can't hide.
         models.extend(cx.settings.model_prices.keys().cloned());
-        let key = batch_key(cx, &models);
+        let scope: Vec<&str> = cx.functions_in_scope().map(|(name, _, _)| name).collect();
+        let key = batch_key(cx, &scope, &models);
         if memory.batch.as_ref().is_none_or(|(k, _)| *k != key) {
-            memory.batch = Some((key, usage_reads(cx, &models)));
+            memory.batch = Some((key, usage_reads(cx, &scope, &models)));
         }
         if let Some((_, r)) = &memory.batch {
             reads.now(Read::Metrics(r.batch.clone()));

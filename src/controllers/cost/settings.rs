@@ -46,6 +46,11 @@ pub struct Settings {
     pub model_prices: BTreeMap<String, (f64, f64)>,
 }
 
+/// The application's active-students metric, by default.
+const STUDENTS_NAMESPACE: &str = "VoiceLearning";
+const STUDENTS_METRIC: &str = "ActiveStudents";
+const STUDENTS_STATISTIC: &str = "Maximum";
+
 pub const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 pub const HAIKU_35: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 pub const SONNET_35: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
@@ -57,9 +62,9 @@ impl Default for Settings {
             window: Duration::from_secs(24 * 3_600),
             refresh: Duration::from_secs(3_600),
             students: Students::Metric {
-                namespace: "VoiceLearning".into(),
-                name: "ActiveStudents".into(),
-                statistic: "Maximum".into(),
+                namespace: STUDENTS_NAMESPACE.into(),
+                name: STUDENTS_METRIC.into(),
+                statistic: STUDENTS_STATISTIC.into(),
             },
             publish: true,
             target_per_student: (8.0, 15.0),
@@ -132,23 +137,18 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
     };
     let students = match constant {
         Some(n) => Students::Constant(n),
-        None => {
-            let Students::Metric {
-                namespace,
-                name,
-                statistic,
-            } = dflt.students.clone()
-            else {
-                unreachable!("the default is a metric")
-            };
-            Students::Metric {
-                namespace: text(d, &students_namespace, "cost.students_namespace", &namespace),
-                name: text(d, &students_metric, "cost.students_metric", &name),
-                statistic: students_statistic
-                    .map(|s| s.get_ref().to_string())
-                    .unwrap_or(statistic),
-            }
-        }
+        None => Students::Metric {
+            namespace: text(
+                d,
+                &students_namespace,
+                "cost.students_namespace",
+                STUDENTS_NAMESPACE,
+            ),
+            name: text(d, &students_metric, "cost.students_metric", STUDENTS_METRIC),
+            statistic: students_statistic
+                .map_or(STUDENTS_STATISTIC, |s| *s.get_ref())
+                .to_string(),
+        },
     };
     let lo = check::number(d, &target_min, "cost.target_min_per_student", money)
         .unwrap_or(dflt.target_per_student.0);

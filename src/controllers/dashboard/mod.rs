@@ -20,7 +20,6 @@ use crate::config::read::{Bounds, Opt, check};
 use crate::model::{Action, Change, Phase, Read, Reads, ResourceKind, Write};
 
 use super::cost::{TOTAL_METRIC, cost_metric};
-use super::shared::scope::RuleMatch;
 use super::{Controller, Cx, Planned, SettingsCx};
 
 /// Keeps the application's CloudWatch dashboard.
@@ -231,13 +230,7 @@ fn metric(namespace: &str, name: &str, dims: &[(&str, &str)], options: Value) ->
 pub fn body(cx: &Cx<'_, Dashboard>) -> Value {
     let region = cx.desired.cloud.region.as_str();
     let period = cx.settings.period.as_secs();
-    let mut functions: Vec<&str> = cx
-        .observed
-        .functions
-        .iter()
-        .filter(|(n, f)| matches!(cx.rule_for(n, f.tags()), RuleMatch::Rule(_)))
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let mut functions: Vec<&str> = cx.functions_in_scope().map(|(n, _, _)| n).collect();
     let shown = functions.len().min(cx.settings.max_functions);
     let hidden = functions.len() - shown;
     functions.truncate(shown);

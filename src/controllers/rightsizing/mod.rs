@@ -350,13 +350,7 @@ impl Controller for RightSizing {
 
     fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
         plan_all(cx, memory, out);
-        let available = out
-            .plan
-            .recommendations
-            .iter()
-            .filter_map(|r| r.monthly_saving)
-            .filter(|s| *s > 0.0)
-            .sum();
+        let available = crate::model::rightsizing::saving_available(&out.plan.recommendations);
         out.facts.publish(RightSizingSavings { available });
     }
 }
