@@ -230,6 +230,14 @@ name = "fn-a"
     )
 }
 
+/// A temporary directory holding `trimtab.toml` = `small_config(throttles, "")`.
+fn small_config_file(throttles: i64) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().expect("tempdir");
+    let config = dir.path().join("trimtab.toml");
+    std::fs::write(&config, small_config(throttles, "")).expect("write");
+    (dir, config)
+}
+
 /// Replaces `path` in one step (write a sibling, rename over), as editors do, so the daemon
 /// never reads a half-written file.
 fn replace_file(path: &Path, contents: &str) {
@@ -716,9 +724,7 @@ fn plan_apply_plan_converges_on_a_fresh_account() {
 
 #[test]
 fn plan_apply_and_run_with_an_invalid_config_change_nothing() {
-    let dir = TempDir::new().expect("tempdir");
-    let config = dir.path().join("trimtab.toml");
-    std::fs::write(&config, small_config(-1, "")).expect("write");
+    let (dir, config) = small_config_file(-1);
     let listen = format!("127.0.0.1:{}", free_port());
     for cmd in ["plan", "apply", "run"] {
         let mut args = vec![OsStr::new(cmd), OsStr::new("--config"), config.as_os_str()];
@@ -777,9 +783,7 @@ fn usage_errors_exit_64_and_help_lists_the_exit_codes() {
 
 #[test]
 fn text_logs_have_no_colour_when_stderr_is_not_a_terminal() {
-    let dir = TempDir::new().expect("tempdir");
-    let config = dir.path().join("trimtab.toml");
-    std::fs::write(&config, small_config(10, "")).expect("write");
+    let (_dir, config) = small_config_file(10);
     let out = run(&[
         OsStr::new("apply"),
         OsStr::new("--config"),
@@ -796,9 +800,7 @@ fn text_logs_have_no_colour_when_stderr_is_not_a_terminal() {
 
 #[test]
 fn logs_are_json_lines_with_json_format() {
-    let dir = TempDir::new().expect("tempdir");
-    let config = dir.path().join("trimtab.toml");
-    std::fs::write(&config, small_config(10, "")).expect("write");
+    let (_dir, config) = small_config_file(10);
     let out = run(&[
         OsStr::new("--log-format"),
         OsStr::new("json"),
@@ -834,9 +836,7 @@ fn logs_are_json_lines_with_json_format() {
 #[test]
 fn a_config_written_in_parts_is_loaded_once_it_settles() {
     use std::io::Write as _;
-    let dir = TempDir::new().expect("tempdir");
-    let config = dir.path().join("trimtab.toml");
-    std::fs::write(&config, small_config(10, "")).expect("write");
+    let (_dir, config) = small_config_file(10);
     let mut daemon = Daemon::start(&config, &[]);
     daemon.wait_metric("trimtab_cycles_total{outcome=\"success\"}", |v| v >= 1.0);
     // The first part alone is valid TOML that names no function: loaded, it would prune
@@ -882,9 +882,7 @@ fn a_config_written_in_parts_is_loaded_once_it_settles() {
 
 #[test]
 fn run_serves_reloads_and_stops_cleanly() {
-    let dir = TempDir::new().expect("tempdir");
-    let config = dir.path().join("trimtab.toml");
-    std::fs::write(&config, small_config(10, "")).expect("write");
+    let (_dir, config) = small_config_file(10);
     let mut daemon = Daemon::start(&config, &[]);
 
     daemon.wait_status("/readyz", 200);

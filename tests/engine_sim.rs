@@ -333,16 +333,23 @@ async fn unowned_and_target_tracking_alarms_survive_many_cycles() {
     assert_eq!(h.alarm("trimtab-lambda-api-throttles"), Some(template));
 }
 
+/// BASE without its worker selector: the workers' 6 alarms are no longer desired.
+fn base_without_workers() -> String {
+    let without = BASE.replace(
+        "[[functions]]\nname_prefix = \"worker-\"\ntier = \"batch\"\n",
+        "",
+    );
+    assert_ne!(without, BASE, "BASE no longer has the worker selector");
+    without
+}
+
 #[tokio::test]
 async fn owned_alarms_no_longer_desired_are_pruned_and_kept_when_prune_is_off() {
     let mut h = Harness::new(BASE);
     h.cycle().await;
     // worker-b disappears from the account; the worker selector goes from the config.
     h.sim.with_state(|s| s.functions.remove("worker-b"));
-    let without_workers = BASE.replace(
-        "[[functions]]\nname_prefix = \"worker-\"\ntier = \"batch\"\n",
-        "",
-    );
+    let without_workers = base_without_workers();
     assert_ne!(without_workers, BASE);
     let no_prune = without_workers.replace(
         "[notifications]",
@@ -387,10 +394,7 @@ async fn a_plan_that_deletes_too_much_at_once_waits_for_a_person() {
     let mut h = Harness::new(BASE);
     h.cycle().await;
     // The worker selector goes: 6 alarms to delete, above a limit of 3.
-    let without_workers = BASE.replace(
-        "[[functions]]\nname_prefix = \"worker-\"\ntier = \"batch\"\n",
-        "",
-    );
+    let without_workers = base_without_workers();
     let limited = without_workers.replace(
         "[notifications]",
         "[ownership]\nmax_deletions = 3\n\n[notifications]",
