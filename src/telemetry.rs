@@ -63,6 +63,7 @@ pub struct Telemetry {
     pub limiter_wait: CounterVec,
     pub rightsizing_functions: IntGaugeVec,
     pub rightsizing_saving: GaugeVec,
+    pub rightsizing_realised: Gauge,
     pub cost_monthly: GaugeVec,
     pub cost_per_student: Gauge,
 }
@@ -212,6 +213,10 @@ impl Telemetry {
                 ),
                 &["direction"],
             )?,
+            rightsizing_realised: Gauge::new(
+                "trimtab_rightsizing_realised_monthly_saving_dollars",
+                "Estimated monthly saving, in US dollars, of right-sizing's steps already taken: today's traffic at each function's memory before trimtab's first step, less its cost now (net of memory added to meet the objective).",
+            )?,
             cost_monthly: GaugeVec::new(
                 Opts::new(
                     "trimtab_cost_monthly",
@@ -247,6 +252,7 @@ impl Telemetry {
         r.register(Box::new(t.limiter_wait.clone()))?;
         r.register(Box::new(t.rightsizing_functions.clone()))?;
         r.register(Box::new(t.rightsizing_saving.clone()))?;
+        r.register(Box::new(t.rightsizing_realised.clone()))?;
         r.register(Box::new(t.cost_monthly.clone()))?;
         r.register(Box::new(t.cost_per_student.clone()))?;
         t.initialise_series();

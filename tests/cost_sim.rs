@@ -146,3 +146,99 @@ async fn publishes_the_cost_per_student_once_an_hour_from_the_accounts_own_traff
     }
     assert_eq!(published(&h).len(), before + 1);
 }
+
+/// Provisioned capacity is priced as held: a provisioned table and its index, each hour's
+/// average from CloudWatch, and the provisioned concurrency Lambda says is allocated.
+#[tokio::test]
+async fn prices_what_is_held_table_index_and_provisioned_concurrency() {
+    const HELD: &str = r#"
+interval = "5m"
+
+[cloud]
+backend = "simulated"
+region = "ap-south-1"
+
+[alarms.cache_hit_rate]
+enabled = false
+
+[table_scaling]
+enabled = false
+
+[cold_start]
+manage_alias = true
+
+[cost]
+students = 1000
+
+[prices]
+gst = 0
+usd_rate = 1
+
+[[functions]]
+name = "app-api"
+tier = "critical"
+[functions.cold_start]
+provisioned_min = 3
+provisioned_max = 3
+
+[[tables]]
+name = "sessions"
+
+[simulated]
+seed = 5
+
+[[simulated.functions]]
+name = "app-api"
+memory_mb = 2048
+peak_rps = 0.01
+
+[[simulated.tables]]
+name = "sessions"
+billing_mode = "provisioned"
+indexes = ["by-user"]
+read_capacity = 50
+write_capacity = 10
+"#;
+    let h = Harness::new(HELD);
+    let mut cost = None;
+    for _ in 0..16 {
+        let r = h.cycle().await;
+        assert_eq!(r.apply.failed(), 0, "{:?}", r.apply);
+        cost = r.plan.cost.clone().or(cost);
+    }
+    let cost = cost.expect("a cost estimate");
+    let prices = trimtab::model::Prices::default();
+    // 3 instances × 2 GB, the whole month (a run rate at what is allocated now).
+    let pc = cost.component("provisioned_concurrency").unwrap();
+    let want = 3.0 * 2.0 * 30.0 * 86_400.0 * prices.provisioned_gb_second_x86;
+    assert!((pc / want - 1.0).abs() < 1e-6, "PC {pc} ≠ {want}");
+    // The table and its index each hold 50 RCU and 10 WCU.
+    let ddb = cost.component("dynamodb").unwrap();
+    let want = 2.0 * (50.0 * prices.dynamodb_rcu_hour + 10.0 * prices.dynamodb_wcu_hour) * 720.0;
+    assert!((ddb / want - 1.0).abs() < 0.05, "DynamoDB {ddb} ≠ {want}");
+    assert!(cost.warnings.is_empty(), "{:?}", cost.warnings);
+
+    // Allocated, not the scalable target's minimum: scaled out to 5 by someone else, the next
+    // listing (once per `cost.refresh`) prices 5.
+    h.sim.with_state(|st| {
+        let f = st.functions.get_mut("app-api").unwrap();
+        for pc in f.provisioned.values_mut() {
+            pc.requested = 5;
+            pc.allocated_before = 5;
+        }
+    });
+    h.sim.reset_counters();
+    let mut cost = None;
+    for _ in 0..14 {
+        cost = h.cycle().await.plan.cost.or(cost);
+    }
+    let pc = cost.unwrap().component("provisioned_concurrency").unwrap();
+    let want = 5.0 * 2.0 * 30.0 * 86_400.0 * prices.provisioned_gb_second_x86;
+    assert!((pc / want - 1.0).abs() < 1e-6, "PC {pc} ≠ {want}");
+    // Listed once an hour, not every cycle.
+    let listed = h
+        .sim
+        .counters()
+        .calls(trimtab::cloud::Op::ListProvisionedConcurrencyConfigs);
+    assert_eq!(listed, 1, "14 five-minute cycles, one refresh");
+}

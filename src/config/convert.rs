@@ -97,6 +97,7 @@ pub(crate) fn desired(d: &mut Diags<'_>, parts: Parts) -> Desired {
     .unwrap_or(defaults::JITTER);
 
     let mut cloud = cloud(d, &head.cloud);
+    let region = cloud.region.clone();
     let sim = simulated::settings(d, &tail.simulated);
     // `[simulated]` is validated whatever the backend, but only a simulated account uses it.
     if cloud.backend == Backend::Simulated {
@@ -121,18 +122,43 @@ pub(crate) fn desired(d: &mut Diags<'_>, parts: Parts) -> Desired {
         observe: observe(d, &tail.observe),
         executor: executor(d, &tail.executor),
         control_plane_budget,
-        prices: prices(d, &tail.prices),
+        prices: prices(d, &tail.prices, &region),
         controllers,
     }
 }
 
-fn prices(d: &mut Diags<'_>, raw: &RawPrices) -> Prices {
+/// The defaults (us-east-1 list prices), then `[prices]`, then `[prices.regions.<region>]` of
+/// the account's region. Every regional table is checked, whichever region applies.
+fn prices(d: &mut Diags<'_>, raw: &RawPrices, region: &str) -> Prices {
     let mut prices = Prices::default();
-    for ((key, field), v) in PRICES.iter().zip(&raw.0) {
-        if let Some(x) = check::number(d, v, &format!("prices.{key}"), PRICE) {
-            *field(&mut prices) = x;
+    let mut apply =
+        |d: &mut Diags<'_>, values: &[Option<toml::Spanned<f64>>], at: &str, on: bool| {
+            for ((key, field), v) in PRICES.iter().zip(values) {
+                if let Some(x) = check::number(d, v, &format!("{at}.{key}"), PRICE)
+                    && on
+                {
+                    *field(&mut prices) = x;
+                }
+            }
+        };
+    apply(d, &raw.base, "prices", true);
+    let mut regional = None;
+    for (name, values) in &raw.regions {
+        if !check::is_region(name.get_ref()) {
+            let msg = format!(
+                "`prices.regions.{0}`: \"{0}\" is not an AWS region name such as \"ap-south-1\"",
+                name.get_ref()
+            );
+            d.error(&name.span(), msg);
+            continue;
+        }
+        let on = name.get_ref() == region;
+        apply(d, values, &format!("prices.regions.{}", name.get_ref()), on);
+        if on {
+            regional = Some(name.get_ref().clone());
         }
     }
+    prices.regional = regional;
     prices
 }
 

@@ -90,7 +90,11 @@ pub(crate) struct RawTable {
 }
 
 /// `[prices]`: each key's value, in the order of [`super::convert::PRICES`].
-pub(crate) struct RawPrices(pub Vec<Opt<f64>>);
+pub(crate) struct RawPrices {
+    pub base: Vec<Opt<f64>>,
+    /// `[prices.regions.<region>]`: the same keys, for one region.
+    pub regions: Vec<(Spanned<String>, Vec<Opt<f64>>)>,
+}
 
 pub(crate) struct RawObserve {
     pub metrics: Opt<bool>,
@@ -230,12 +234,17 @@ pub(crate) fn read_tail(sections: &mut Sections<'_>, d: &mut Diags<'_>) -> RawTa
         .number(d, "control_plane_budget");
 
     let s = sections.get(d, "prices");
-    let prices = RawPrices(
-        super::convert::PRICES
-            .iter()
-            .map(|&(key, _)| s.number(d, key))
-            .collect(),
-    );
+    let keys = |s: &mut Section<'_>, d: &mut Diags<'_>| -> Vec<Opt<f64>> {
+        let keys = super::convert::PRICES.iter();
+        keys.map(|&(key, _)| s.number(d, key)).collect()
+    };
+    let base = keys(s, d);
+    let mut regions = Vec::new();
+    for (region, mut table) in s.named_sections(d, "regions") {
+        regions.push((region, keys(&mut table, d)));
+        table.finish(d);
+    }
+    let prices = RawPrices { base, regions };
 
     let simulated = read_simulated(sections.get(d, "simulated"), d);
 

@@ -367,6 +367,41 @@ impl<'i> Section<'i> {
         }
     }
 
+    /// A table of named sub-tables, e.g. `[prices.regions."ap-south-1"]`, in file order; each
+    /// sub-table must be finished by its reader.
+    pub fn named_sections(
+        &mut self,
+        d: &mut Diags<'_>,
+        key: &'static str,
+    ) -> Vec<(Spanned<String>, Section<'i>)> {
+        let read = |d: &mut Diags<'_>, path: &str, v: Value<'i>| {
+            let span = v.span();
+            match v.into_inner() {
+                DeValue::Table(entries) => Some(Section {
+                    path: path.to_string(),
+                    array: false,
+                    span: Some(span),
+                    entries,
+                    known: Vec::new(),
+                    taken: Vec::new(),
+                }),
+                other => {
+                    wrong_type(d, path, "a table", &Spanned::new(span, other));
+                    None
+                }
+            }
+        };
+        self.pairs(d, key, read)
+            .map(|p| {
+                let pairs = p.into_inner();
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_inner()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// An array of tables (`[[key]]`), in file order.
     pub fn sections(&mut self, d: &mut Diags<'_>, key: &'static str) -> Vec<Section<'i>> {
         let path = self.key_path(key);

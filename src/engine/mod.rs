@@ -280,6 +280,10 @@ impl Engine {
                 .set(sizing.get(&state).copied().unwrap_or(0));
         }
         t.rightsizing_saving.with_label_values(&["down"]).set(down);
+        t.rightsizing_realised
+            .set(crate::model::rightsizing::saving_realised(
+                &plan.recommendations,
+            ));
         if let Some(cost) = &plan.cost {
             // Components come and go with the models seen: drop the stale series.
             t.cost_monthly.reset();

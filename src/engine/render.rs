@@ -109,22 +109,24 @@ pub fn cost_text(c: &crate::model::cost::CostReport) -> String {
         );
     }
     let _ = writeln!(out, "  students: {}", c.students_source);
-    match c.right_sizing_available {
-        Some(save) if save > 0.0 => {
-            let _ = writeln!(
-                out,
-                "  trimtab's means (warm-ups, provisioned concurrency, its alarms, metrics and reads): {:.2} {cur} a month; right-sizing's recommendations would save {save:.2} {cur} a month: the means are {:.1} % of it",
-                c.means_monthly,
-                100.0 * c.means_monthly / save
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "  trimtab's means (warm-ups, provisioned concurrency, its alarms, metrics and reads): {:.2} {cur} a month",
-                c.means_monthly
-            );
-        }
+    let _ = writeln!(out, "  prices: {}", c.prices);
+    let means =
+        "trimtab's means (warm-ups, provisioned concurrency, its alarms, metrics and reads)";
+    let _ = writeln!(out, "  {means}: {:.2} {cur} a month", c.means_monthly);
+    let realised = c.right_sizing_realised.unwrap_or(0.0);
+    let available = c.right_sizing_available.unwrap_or(0.0);
+    if c.right_sizing_realised.is_some() || c.right_sizing_available.is_some() {
+        let _ = writeln!(
+            out,
+            "  right-sizing: saves {realised:.2} {cur} a month already, {available:.2} more to take"
+        );
+    }
+    if realised + available > 0.0 {
+        let _ = writeln!(
+            out,
+            "  the means are {:.1} % of what right-sizing saves and could save",
+            100.0 * c.means_monthly / (realised + available)
+        );
     }
     if let Some(share) = c.cheap_model_share {
         let _ = writeln!(out, "  Bedrock tokens on the cheap models: {share:.1} %");

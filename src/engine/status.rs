@@ -101,6 +101,9 @@ pub struct RightSizingStatus {
     pub functions_by_state: BTreeMap<SizingState, usize>,
     /// Dollars a month the recommendations not yet applied would save.
     pub monthly_saving_available: f64,
+    /// Dollars a month the steps already taken save (against each function's memory before
+    /// trimtab's first step).
+    pub monthly_saving_realised: f64,
     /// One entry per function, the largest savings first.
     pub functions: Vec<Recommendation>,
 }
@@ -121,6 +124,7 @@ impl RightSizingStatus {
         Self {
             functions_by_state,
             monthly_saving_available: crate::model::rightsizing::saving_available(&functions),
+            monthly_saving_realised: crate::model::rightsizing::saving_realised(&functions),
             functions,
         }
     }

@@ -20,6 +20,8 @@ pub struct CostReport {
     pub currency: String,
     /// The window the usage was read over; figures are projected from it to a 30-day month.
     pub window_s: u64,
+    /// Which price table applied: `[prices.regions.REGION]` or `[prices]`.
+    pub prices: String,
     pub components: Vec<CostComponent>,
     pub total_monthly: f64,
     /// Active students, and where the figure came from.
@@ -37,6 +39,9 @@ pub struct CostReport {
     pub means_monthly: f64,
     /// What right-sizing's recommendations not yet applied would save a month.
     pub right_sizing_available: Option<f64>,
+    /// What right-sizing's steps already taken save a month (against each function's memory
+    /// before trimtab's first step, at today's traffic).
+    pub right_sizing_realised: Option<f64>,
 }
 
 impl CostReport {

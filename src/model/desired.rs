@@ -58,6 +58,8 @@ pub struct Prices {
     pub cloudwatch_alarm_month: f64,
     pub cloudwatch_metric_month: f64,
     pub get_metric_data_per_thousand: f64,
+    /// The region whose `[prices.regions.<region>]` table applies, if any.
+    pub regional: Option<String>,
 }
 
 impl Default for Prices {
@@ -77,6 +79,7 @@ impl Default for Prices {
             cloudwatch_alarm_month: 0.10,
             cloudwatch_metric_month: 0.30,
             get_metric_data_per_thousand: 0.01,
+            regional: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::Tags;
 use super::alarm::ObservedAlarm;
 use super::dynamodb::TableInfo;
 use super::events::{ObservedRule, RuleTarget};
-use super::lambda::{AccountConcurrency, Alias, Permission};
+use super::lambda::{AccountConcurrency, Alias, Permission, ProvisionedConcurrency};
 use super::lambda::{FunctionDetail, FunctionSummary};
 use super::metrics::MetricId;
 use super::reads::{MetricPoints, MetricRead, ReadLog};
@@ -61,6 +61,9 @@ pub struct Observed {
     pub rules: BTreeMap<String, ObservedRule>,
     /// Targets of those rules, by rule name.
     pub rule_targets: BTreeMap<String, Vec<RuleTarget>>,
+    /// Provisioned concurrency configurations of the functions whose configurations were read
+    /// this cycle, by function.
+    pub provisioned: BTreeMap<String, Vec<ProvisionedConcurrency>>,
     /// Resource-policy statements of the functions whose policy was read this cycle.
     pub permissions: BTreeMap<String, Vec<Permission>>,
     /// Configurations of the published versions read this cycle, by (function, version).
@@ -93,6 +96,7 @@ impl Observed {
             aliases: BTreeMap::new(),
             rules: BTreeMap::new(),
             rule_targets: BTreeMap::new(),
+            provisioned: BTreeMap::new(),
             permissions: BTreeMap::new(),
             versions: BTreeMap::new(),
             dashboards: BTreeMap::new(),

@@ -44,6 +44,8 @@ pub enum Read {
     RuleTargets { rule: String },
     /// ListAliases of one function.
     Aliases { function: String },
+    /// ListProvisionedConcurrencyConfigs of one function: what is allocated on each alias.
+    ProvisionedConfigs { function: String },
     /// GetPolicy: the resource-policy statements of one function.
     Policy { function: String },
     /// GetFunctionConfiguration of one published version (immutable once published).
@@ -69,6 +71,7 @@ impl Read {
             | Read::ScalingPolicies { resource_id, .. } => resource_id,
             Read::RuleTargets { rule } => rule,
             Read::Aliases { function }
+            | Read::ProvisionedConfigs { function }
             | Read::Policy { function }
             | Read::Version { function, .. } => function,
             Read::MetricNames { name, .. } => name,
@@ -96,6 +99,7 @@ impl Read {
             Read::Rules { .. } => "rules",
             Read::RuleTargets { .. } => "rule_targets",
             Read::Aliases { .. } => "aliases",
+            Read::ProvisionedConfigs { .. } => "provisioned_configs",
             Read::Policy { .. } => "policy",
             Read::Version { .. } => "version",
             Read::Metrics(_) => "metrics",

@@ -74,6 +74,9 @@ pub struct Recommendation {
     /// Dollars a month saved at the proposed size (negative: it costs more, to meet the
     /// objective).
     pub monthly_saving: Option<f64>,
+    /// Dollars a month that right-sizing's steps already taken save (negative: memory added
+    /// to meet the objective costs that much), against the size before its first step.
+    pub realised_monthly_saving: Option<f64>,
     /// 0–1: how narrow the model's range is, and how much traffic it rests on.
     pub confidence: Option<f64>,
     /// The signals it had: `duration`, `invocations`, `errors`, `memory_used`, `cpu_time`.
@@ -89,7 +92,17 @@ pub fn saving_available(recs: &[Recommendation]) -> f64 {
     recs.iter()
         .filter_map(|r| r.monthly_saving)
         .filter(|s| *s > 0.0)
-        .sum()
+        .sum::<f64>()
+        + 0.0 // an empty f64 sum is −0.0
+}
+
+/// Dollars a month that right-sizing's steps already taken save, net of those that added
+/// memory.
+pub fn saving_realised(recs: &[Recommendation]) -> f64 {
+    recs.iter()
+        .filter_map(|r| r.realised_monthly_saving)
+        .sum::<f64>()
+        + 0.0 // an empty f64 sum is −0.0
 }
 
 impl Recommendation {

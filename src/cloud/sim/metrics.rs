@@ -174,7 +174,12 @@ impl Snapshot {
                         snap.functions.insert(name, f.clone());
                     }
                 }
-                Some(Generated::Table { name, .. }) if state.tables.contains_key(&name) => {
+                Some(Generated::Table { name, index, .. })
+                    if state
+                        .tables
+                        .get(&name)
+                        .is_some_and(|t| index.as_ref().is_none_or(|i| t.indexes.contains(i))) =>
+                {
                     if let Some(t) = state.tables.get(&name) {
                         snap.tables.insert(name, t.clone());
                     }
@@ -412,16 +417,25 @@ fn evaluate_all(
                     }
                     any.then_some(agg)
                 }
-                Some(Generated::Table { name, metric }) => snap.tables.get(name).map(|t| {
-                    let mut agg = Agg::default();
-                    for m in bucket_minutes(b, b_end) {
-                        if let Some(v) = table_values(&table_minute(snap.seed, name, t, m), *metric)
-                        {
-                            agg.merge(v);
+                Some(Generated::Table {
+                    name,
+                    index,
+                    metric,
+                }) => snap
+                    .tables
+                    .get(name)
+                    .filter(|t| index.as_ref().is_none_or(|i| t.indexes.contains(i)))
+                    .map(|t| {
+                        let mut agg = Agg::default();
+                        for m in bucket_minutes(b, b_end) {
+                            if let Some(v) =
+                                table_values(&table_minute(snap.seed, name, t, m), *metric)
+                            {
+                                agg.merge(v);
+                            }
                         }
-                    }
-                    agg
-                }),
+                        agg
+                    }),
                 None => None,
             };
             let agg = agg.or_else(|| {

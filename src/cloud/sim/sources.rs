@@ -54,13 +54,13 @@ pub(crate) enum Generated {
     },
     Table {
         name: String,
+        /// A global secondary index's capacity (`GlobalSecondaryIndexName`); the simulated
+        /// account gives each index its table's capacity.
+        index: Option<String>,
         metric: TableMetric,
     },
     /// `AWS/Bedrock` tokens by `ModelId`: the sum over every function calling the model.
-    Model {
-        model_id: String,
-        output: bool,
-    },
+    Model { model_id: String, output: bool },
 }
 
 /// Recognises a metric the traffic model generates. `None` means "not ours" (the metric is read
@@ -172,6 +172,7 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                             };
                             Some(Generated::Table {
                                 name: name.to_string(),
+                                index: None,
                                 metric: TableMetric::ThrottledRequests { write },
                             })
                         }
@@ -180,11 +181,23 @@ pub(crate) fn classify(id: &MetricId) -> Option<Generated> {
                 }
                 _ => return None,
             };
+            let capacity = matches!(
+                metric,
+                TableMetric::ProvisionedRead | TableMetric::ProvisionedWrite
+            );
             match dims.as_slice() {
                 [("TableName", name)] => Some(Generated::Table {
                     name: name.to_string(),
+                    index: None,
                     metric,
                 }),
+                [("GlobalSecondaryIndexName", index), ("TableName", name)] if capacity => {
+                    Some(Generated::Table {
+                        name: name.to_string(),
+                        index: Some(index.to_string()),
+                        metric,
+                    })
+                }
                 _ => None,
             }
         }

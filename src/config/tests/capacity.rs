@@ -682,3 +682,46 @@ fn the_shipped_files_show_the_feature() {
     );
     assert_eq!(example.tables[0].settings.table_scaling.read_max, Some(400));
 }
+
+#[test]
+fn regional_prices_apply_to_the_accounts_region_only() {
+    let file = |region: &str| {
+        format!(
+            r#"
+[cloud]
+backend = "simulated"
+region = "{region}"
+[prices]
+lambda_requests_per_million = 0.25
+[prices.regions."ap-south-1"]
+dynamodb_write_per_million = 0.7
+[prices.regions.eu-west-1]
+dynamodb_write_per_million = 0.8
+"#
+        )
+    };
+    let mumbai = super::ok(&file("ap-south-1")).prices;
+    assert_eq!(mumbai.regional.as_deref(), Some("ap-south-1"));
+    assert_eq!(mumbai.dynamodb_write_per_million, 0.7);
+    assert_eq!(mumbai.lambda_requests_per_million, 0.25, "[prices] below");
+    let virginia = super::ok(&file("us-east-1")).prices;
+    assert_eq!(virginia.regional, None);
+    assert_eq!(virginia.dynamodb_write_per_million, 0.625, "the default");
+    assert_eq!(
+        super::errors(
+            r#"
+[cloud]
+backend = "simulated"
+[prices.regions.mumbai]
+lambda_gb_second_x86 = 1
+[prices.regions.eu-west-1]
+lambda_gb_second_x86 = -1
+lambda_gb_second = 1
+"#
+        ),
+        "\
+t.toml:3:17: `prices.regions.mumbai`: \"mumbai\" is not an AWS region name such as \"ap-south-1\"
+t.toml:6:24: `prices.regions.eu-west-1.lambda_gb_second_x86` must be greater than 0 dollars, found -1
+t.toml:7:1: unknown key `lambda_gb_second` in [prices.regions.eu-west-1]; did you mean `lambda_gb_second_x86`?"
+    );
+}

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::model::cost::CostReport;
 use crate::model::{
+    Prices,
     Action, BillingMode, Change, Dimension, MetricBatch, MetricDatum, MetricId, MetricRead,
     MetricStat, Note, Phase, Read, Reads, ResourceKind, ScalableDimension, Write,
 };
@@ -39,6 +40,7 @@ pub struct Cost;
 pub const MODEL_MIX: &str = "model_mix";
 pub const UNPRICED: &str = "unpriced";
 pub const OVER_BUDGET: &str = "over_budget";
+pub const PRICES_REGION: &str = "prices_region";
 
 const HOUR: Duration = Duration::from_secs(3_600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -62,6 +64,20 @@ pub struct Memory {
     pending: Option<(SystemTime, SystemTime)>,
     /// The last estimate had a cost per student: there is something to publish.
     publishable: bool,
+    /// Provisioned concurrency allocated (instances, over every alias), by function, as last
+    /// listed, and when.
+    provisioned: BTreeMap<String, u32>,
+    provisioned_at: Option<SystemTime>,
+}
+
+/// The provisioned read and write capacity of a table (`index: None`) or one of its global
+/// secondary indexes, as CloudWatch saw it hour by hour (auto scaling included).
+#[derive(Debug, Clone)]
+struct CapacityReads {
+    table: String,
+    index: Option<String>,
+    read: MetricRead,
+    write: MetricRead,
 }
 
 /// The reads of one usage batch, by what they measure.
@@ -70,6 +86,8 @@ struct Reads1 {
     batch: MetricBatch,
     functions: Vec<(String, MetricRead, MetricRead)>,
     tables: Vec<(String, MetricRead, MetricRead)>,
+    /// Provisioned capacity held (hourly Average) of provisioned tables and their indexes.
+    capacity: Vec<CapacityReads>,
     models: Vec<(String, MetricRead, MetricRead)>,
     students: Option<MetricRead>,
 }
@@ -144,6 +162,30 @@ fn usage_reads(cx: &Cx<'_, Cost>, scope: &[&str], models: &BTreeSet<String>) -> 
             )
         })
         .collect();
+    let mut capacity = Vec::new();
+    for t in &cx.desired.tables {
+        let Some(info) = cx.observed.tables.get(&t.name) else {
+            continue;
+        };
+        if info.billing_mode != BillingMode::Provisioned {
+            continue;
+        }
+        for index in std::iter::once(None).chain(info.indexes.iter().map(Some)) {
+            let m = |n: &str| {
+                let mut dims = vec![Dimension::new("TableName", &t.name)];
+                if let Some(i) = index {
+                    dims.push(Dimension::new("GlobalSecondaryIndexName", i));
+                }
+                read(stat(MetricId::new("AWS/DynamoDB", n, dims), "Average"))
+            };
+            capacity.push(CapacityReads {
+                table: t.name.clone(),
+                index: index.cloned(),
+                read: m("ProvisionedReadCapacityUnits"),
+                write: m("ProvisionedWriteCapacityUnits"),
+            });
+        }
+    }
     let models: Vec<_> = models
         .iter()
         .map(|model| {
@@ -172,12 +214,14 @@ fn usage_reads(cx: &Cx<'_, Cost>, scope: &[&str], models: &BTreeSet<String>) -> 
         .chain(&tables)
         .chain(&models)
         .flat_map(|(_, a, b)| [a.clone(), b.clone()])
+        .chain(capacity.iter().flat_map(|c| [c.read.clone(), c.write.clone()]))
         .chain(students.clone())
         .collect();
     Reads1 {
         batch: MetricBatch::of(all, window, refresh),
         functions,
         tables,
+        capacity,
         models,
         students,
     }
@@ -188,7 +232,8 @@ fn batch_key(cx: &Cx<'_, Cost>, scope: &[&str], models: &BTreeSet<String>) -> u6
     let mut h = std::collections::hash_map::DefaultHasher::new();
     scope.hash(&mut h);
     for t in &cx.desired.tables {
-        (&t.name, cx.observed.tables.get(&t.name).map(|i| i.billing_mode == BillingMode::PayPerRequest))
+        let info = cx.observed.tables.get(&t.name);
+        (&t.name, info.map(|i| (i.billing_mode == BillingMode::PayPerRequest, &i.indexes)))
             .hash(&mut h);
     }
     models.hash(&mut h);
@@ -233,7 +278,7 @@ fn publish_after(cx: &Cx<'_, Cost>) -> Duration {
 
 impl Controller for Cost {
     const NAME: &'static str = "cost";
-    const NOTE_CODES: &'static [&'static str] = &[MODEL_MIX, UNPRICED, OVER_BUDGET];
+    const NOTE_CODES: &'static [&'static str] = &[MODEL_MIX, UNPRICED, OVER_BUDGET, PRICES_REGION];
     type Settings = Settings;
     type RuleSettings = ();
     type TableSettings = ();
@@ -269,6 +314,18 @@ impl Controller for Cost {
         if let Some((_, r)) = &memory.batch {
             reads.now(Read::Metrics(r.batch.clone()));
         }
+        // What is allocated, listed once per refresh for the functions that hold some.
+        let held = pc_functions(cx);
+        let stale = memory.provisioned_at.is_none_or(|at| {
+            cx.now.duration_since(at).unwrap_or(Duration::MAX) >= cx.settings.refresh
+        }) || held.iter().any(|f| !memory.provisioned.contains_key(*f));
+        if stale {
+            for function in held {
+                reads.now(Read::ProvisionedConfigs {
+                    function: function.to_string(),
+                });
+            }
+        }
         if needs_read_back(cx, memory) {
             let r = read_back(cx);
             reads.now(Read::Metrics(MetricBatch::of(
@@ -289,7 +346,18 @@ impl Controller for Cost {
         let Some((_, r)) = &memory.batch else {
             return;
         };
-        let Some(usage) = usage_of(cx, r) else {
+        let held = pc_functions(cx);
+        if !held.is_empty() && held.iter().all(|f| cx.observed.provisioned.contains_key(*f)) {
+            memory.provisioned_at = Some(cx.now);
+        }
+        memory.provisioned.retain(|f, _| held.contains(&f.as_str()));
+        for f in held {
+            if let Some(configs) = cx.observed.provisioned.get(f) {
+                let allocated = configs.iter().map(|c| c.allocated).sum();
+                memory.provisioned.insert(f.to_string(), allocated);
+            }
+        }
+        let Some(usage) = usage_of(cx, r, &memory.provisioned) else {
             return;
         };
         let report = estimate(&usage, &cx.desired.prices, cx.settings);
@@ -299,8 +367,23 @@ impl Controller for Cost {
     }
 }
 
+/// In-scope functions with a provisioned-concurrency scalable target, whoever registered it.
+fn pc_functions<'a>(cx: &'a Cx<'_, Cost>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = cx
+        .observed
+        .scalable_targets
+        .iter()
+        .filter(|t| t.dimension == ScalableDimension::LambdaProvisionedConcurrency)
+        .filter_map(|t| t.resource_id.strip_prefix("function:")?.split(':').next())
+        .filter(|f| cx.observed.functions.contains_key(*f))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The usage, once every read is in.
-fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
+fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1, allocated: &BTreeMap<String, u32>) -> Option<Usage> {
     let metrics = &cx.observed.metrics;
     let all_read = r.batch.reads().iter().all(|m| metrics.contains_key(m));
     if !all_read {
@@ -313,7 +396,8 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
             .map(|p| p.iter().map(|(_, v)| v).sum::<f64>() + 0.0)
             .unwrap_or(0.0)
     };
-    // Provisioned concurrency held: at least each scalable target's minimum, by function.
+    // Provisioned concurrency held: what Lambda says is allocated; until it has been listed,
+    // each scalable target's minimum.
     let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
     for t in &cx.observed.scalable_targets {
         if t.dimension != ScalableDimension::LambdaProvisionedConcurrency {
@@ -337,7 +421,11 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
                 memory_mb: f.summary.memory_mb,
                 invocations: sum(inv),
                 duration_ms: sum(dur),
-                provisioned: provisioned.get(name.as_str()).copied().unwrap_or(0),
+                provisioned: allocated
+                    .get(name)
+                    .or(provisioned.get(name.as_str()))
+                    .copied()
+                    .unwrap_or(0),
             })
         })
         .collect();
@@ -349,15 +437,30 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
             write_units: sum(wr),
         })
         .collect();
-    for t in &cx.desired.tables {
-        if let Some(info) = cx.observed.tables.get(&t.name)
-            && info.billing_mode == BillingMode::Provisioned
-        {
-            tables.push(TableUsage::Provisioned {
-                rcu: info.read_capacity.unwrap_or(0) as f64,
-                wcu: info.write_capacity.unwrap_or(0) as f64,
-            });
-        }
+    let window_h = cx.settings.window.as_secs_f64() / 3_600.0;
+    for c in &r.capacity {
+        // Each point is one hour's average capacity: their sum is unit-hours held.
+        let held = |m: &MetricRead| {
+            let points = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+            (!points.is_empty()).then(|| points.iter().map(|(_, v)| v).sum::<f64>())
+        };
+        let info = cx.observed.tables.get(&c.table);
+        // No datapoints yet (a table created in the window): what DescribeTable says now, for
+        // the table itself; an index without data is named, not guessed.
+        let now = |units: Option<u64>| match c.index {
+            None => units.map(|u| u as f64 * window_h),
+            Some(_) => None,
+        };
+        let rcu = held(&c.read).or_else(|| now(info.and_then(|i| i.read_capacity)));
+        let wcu = held(&c.write).or_else(|| now(info.and_then(|i| i.write_capacity)));
+        tables.push(TableUsage::Provisioned {
+            name: match &c.index {
+                Some(i) => format!("{}/index/{i}", c.table),
+                None => c.table.clone(),
+            },
+            rcu_hours: rcu,
+            wcu_hours: wcu,
+        });
     }
     let tokens = r
         .models
@@ -415,6 +518,9 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1) -> Option<Usage> {
         right_sizing_available: cx
             .fact::<super::rightsizing::RightSizingSavings>()
             .map(|s| s.available),
+        right_sizing_realised: cx
+            .fact::<super::rightsizing::RightSizingSavings>()
+            .map(|s| s.realised),
     })
 }
 
@@ -427,6 +533,20 @@ fn notes(cx: &Cx<'_, Cost>, report: &CostReport, out: &mut Planned) {
             message,
         });
     };
+    let region = &cx.desired.cloud.region;
+    let prices = &cx.desired.prices;
+    // A real account only: the simulated one is priced however its config says.
+    let real = cx.desired.cloud.backend == crate::model::Backend::Aws;
+    if real && region != "us-east-1" && prices.regional.is_none() && *prices == Prices::default()
+    {
+        note(
+            PRICES_REGION,
+            region,
+            format!(
+                "the account is in {region} but the prices are us-east-1 list prices: write its prices under [prices.regions.{region}]"
+            ),
+        );
+    }
     for w in &report.warnings {
         if w.starts_with("model ") {
             note(UNPRICED, "bedrock", w.clone());

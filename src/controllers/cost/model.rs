@@ -28,8 +28,13 @@ pub struct FunctionUsage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableUsage {
     OnDemand { read_units: f64, write_units: f64 },
-    /// Capacity held (units), billed per hour.
-    Provisioned { rcu: f64, wcu: f64 },
+    /// Capacity held over the window (unit-hours), billed per hour: a table or
+    /// `TABLE/index/INDEX`; `None` when CloudWatch had no figure for it.
+    Provisioned {
+        name: String,
+        rcu_hours: Option<f64>,
+        wcu_hours: Option<f64>,
+    },
 }
 
 /// Everything the estimate rests on.
@@ -52,6 +57,8 @@ pub struct Usage {
     pub warmups_monthly: Option<f64>,
     /// What right-sizing's recommendations not yet applied would save a month, dollars.
     pub right_sizing_available: Option<f64>,
+    /// What right-sizing's steps already taken save a month, dollars.
+    pub right_sizing_realised: Option<f64>,
 }
 
 fn gb(memory_mb: u32) -> f64 {
@@ -104,24 +111,35 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
     push(
         "provisioned_concurrency",
         pc * scale,
-        "provisioned concurrency held (at least each scalable target's minimum) × memory × time".into(),
+        "provisioned concurrency allocated (ListProvisionedConcurrencyConfigs, once per refresh) × memory × time".into(),
     );
 
     let mut ddb = 0.0;
+    let (mut on_demand, mut capacities) = (0, 0);
     for t in &usage.tables {
         ddb += match t {
             TableUsage::OnDemand {
                 read_units,
                 write_units,
             } => {
+                on_demand += 1;
                 (read_units * prices.dynamodb_read_per_million
                     + write_units * prices.dynamodb_write_per_million)
                     / 1e6
             }
-            TableUsage::Provisioned { rcu, wcu } => {
-                (rcu * prices.dynamodb_rcu_hour + wcu * prices.dynamodb_wcu_hour)
-                    * usage.window.as_secs_f64()
-                    / 3_600.0
+            TableUsage::Provisioned {
+                name,
+                rcu_hours,
+                wcu_hours,
+            } => {
+                capacities += 1;
+                if rcu_hours.is_none() || wcu_hours.is_none() {
+                    warnings.push(format!(
+                        "{name}: no ProvisionedRead/WriteCapacityUnits data in the window: its capacity is left out of the total"
+                    ));
+                }
+                rcu_hours.unwrap_or(0.0) * prices.dynamodb_rcu_hour
+                    + wcu_hours.unwrap_or(0.0) * prices.dynamodb_wcu_hour
             }
         };
     }
@@ -129,8 +147,7 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
         "dynamodb",
         ddb * scale,
         format!(
-            "{} tables: consumed units (on demand), provisioned capacity hours",
-            usage.tables.len()
+            "{on_demand} on-demand tables: consumed units; {capacities} provisioned tables and indexes: capacity-hours held (hourly Average of ProvisionedRead/WriteCapacityUnits)"
         ),
     );
 
@@ -187,6 +204,10 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
     CostReport {
         currency: settings.currency.clone(),
         window_s: usage.window.as_secs(),
+        prices: match &prices.regional {
+            Some(r) => format!("[prices.regions.{r}] over [prices]"),
+            None => "[prices] (us-east-1 list prices where not set)".into(),
+        },
         components,
         total_monthly,
         students,
@@ -197,5 +218,6 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
         warnings,
         means_monthly,
         right_sizing_available: usage.right_sizing_available.map(money),
+        right_sizing_realised: usage.right_sizing_realised.map(money),
     }
 }

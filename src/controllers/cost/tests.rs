@@ -95,13 +95,30 @@ fn each_component_matches_a_hand_computed_figure() {
             "provisioned table",
             Usage {
                 tables: vec![TableUsage::Provisioned {
-                    rcu: 20.0,
-                    wcu: 10.0,
+                    name: "orders".into(),
+                    rcu_hours: Some(20.0 * 24.0),
+                    wcu_hours: Some(10.0 * 24.0),
                 }],
                 ..day()
             },
             "dynamodb",
             (20.0 * 24.0 * 0.000_13 + 10.0 * 24.0 * 0.000_65) * 30.0,
+        ),
+        (
+            // The table and its index: (5 + 5) RCU and (5 + 5) WCU over the day.
+            "provisioned table with an index",
+            Usage {
+                tables: ["orders", "orders/index/by-customer"]
+                    .map(|name| TableUsage::Provisioned {
+                        name: name.into(),
+                        rcu_hours: Some(5.0 * 24.0),
+                        wcu_hours: Some(5.0 * 24.0),
+                    })
+                    .to_vec(),
+                ..day()
+            },
+            "dynamodb",
+            (10.0 * 24.0 * 0.000_13 + 10.0 * 24.0 * 0.000_65) * 30.0,
         ),
         (
             // 100 M input × $0.25/M + 20 M output × $1.25/M, × 30.
@@ -247,4 +264,41 @@ fn the_cheap_model_share_counts_tokens() {
     };
     let r = estimate(&usage, &Prices::default(), &usd());
     assert!(close(r.cheap_model_share.unwrap(), 95.0));
+}
+
+#[test]
+fn capacity_without_data_is_named_not_priced_as_zero() {
+    let usage = Usage {
+        tables: vec![TableUsage::Provisioned {
+            name: "orders/index/by-customer".into(),
+            rcu_hours: None,
+            wcu_hours: Some(24.0),
+        }],
+        ..day()
+    };
+    let r = estimate(&usage, &Prices::default(), &usd());
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("orders/index/by-customer: no ProvisionedRead")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(close(r.total_monthly, 24.0 * 0.000_65 * 30.0));
+}
+
+#[test]
+fn realised_and_available_savings_are_both_reported() {
+    let usage = Usage {
+        right_sizing_available: Some(50.0),
+        right_sizing_realised: Some(20.0),
+        ..day()
+    };
+    let r = estimate(&usage, &Prices::default(), &usd());
+    assert_eq!(r.right_sizing_realised, Some(20.0));
+    let text = crate::engine::render::cost_text(&r);
+    assert!(
+        text.contains("right-sizing: saves 20.00 USD a month already, 50.00 more to take"),
+        "{text}"
+    );
 }

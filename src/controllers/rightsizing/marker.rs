@@ -19,6 +19,8 @@
 //!   the objective statistic predicted at the new size;
 //! - `fail`: the last size whose canary failed, and when (`512@1764806400`);
 //! - `em`: `1` when the step was an emergency (out of memory, timeouts);
+//! - `o`: the memory the function had before trimtab's first step, what its realised saving is
+//!   measured against (older markers: the size `h` says served before trimtab knew);
 //! - `h`: the sizes the function has served, each with when it began (`0`: before trimtab
 //!   knew), oldest first, so a restart can tell which hours of history belong to which size.
 
@@ -82,6 +84,8 @@ pub struct Marker {
     pub expected_ms: Option<f64>,
     pub failed: Option<(u32, SystemTime)>,
     pub emergency: bool,
+    /// The memory before trimtab's first step.
+    pub original_mb: Option<u32>,
     /// Sizes served, oldest first, each with when it began serving all traffic.
     pub history: Vec<(u32, SystemTime)>,
 }
@@ -138,6 +142,7 @@ impl Marker {
             expected_ms: None,
             failed: None,
             emergency: false,
+            original_mb: None,
             history: vec![(config.memory_mb, UNIX_EPOCH)],
         }
     }
@@ -169,6 +174,7 @@ impl Marker {
                 "ep" => m.expected_ms = Some(number(v)?),
                 "fail" => m.failed = Some(size_at(v)?),
                 "em" => m.emergency = v == "1",
+                "o" => m.original_mb = Some(v.parse::<u32>().ok()?),
                 "h" => {
                     m.history = v.split('/').map(size_at).collect::<Option<Vec<_>>>()?;
                 }
@@ -217,6 +223,9 @@ impl Marker {
         if self.emergency {
             s.push_str(" em=1");
         }
+        if let Some(mb) = self.original_mb {
+            let _ = write!(s, " o={mb}");
+        }
         let start = self.history.len().saturating_sub(HISTORY);
         let h: Vec<String> = self.history[start..]
             .iter()
@@ -259,7 +268,22 @@ impl Marker {
         next.baseline_errors = None;
         next.expected_ms = None;
         next.emergency = false;
+        next.original_mb = self.original();
+        if next.original_mb.is_none() {
+            next.original_mb = Some(from.memory_mb);
+        }
         next
+    }
+
+    /// The memory before trimtab's first step: written since `o` exists, otherwise the size
+    /// served from before trimtab knew, while the history still reaches back that far.
+    pub fn original(&self) -> Option<u32> {
+        self.original_mb.or_else(|| {
+            self.history
+                .iter()
+                .find(|(mb, since)| *since == UNIX_EPOCH && *mb != MIXED)
+                .map(|(mb, _)| *mb)
+        })
     }
 
     /// The marker once the in-flight step is promoted at `now`. A `$LATEST` change has served
@@ -348,6 +372,26 @@ mod tests {
         assert_eq!(back.history.len(), HISTORY);
         assert_eq!(back.config, cfg(5_120, 450));
         assert_eq!(back.baseline_ms, Some(12_346.0));
+    }
+
+    #[test]
+    fn the_size_before_the_first_step_outlives_the_history() {
+        let mut m = Marker::untouched(cfg(2_048, 30));
+        assert_eq!(m.original(), Some(2_048), "untouched: where it began");
+        let mut from = cfg(2_048, 30);
+        for (i, mb) in [1_536, 1_024, 768, 640, 512, 448, 384].into_iter().enumerate() {
+            let at = t(10_000 * (i as u64 + 1));
+            m = m.begin(cfg(mb, 30), from, at).settle(at);
+            from = cfg(mb, 30);
+        }
+        assert!(m.history.iter().all(|(mb, _)| *mb != 2_048), "history trimmed");
+        let back = Marker::parse(&m.format()).unwrap();
+        assert_eq!(back.original(), Some(2_048));
+        // A marker written before `o`: the size from before trimtab knew, while `h` has it.
+        let old = Marker::parse("v1 ph=settled mem=512 to=30 at=5 h=1024@0/512@5").unwrap();
+        assert_eq!(old.original(), Some(1_024));
+        let older = Marker::parse("v1 ph=settled mem=512 to=30 at=5 h=768@3/512@5").unwrap();
+        assert_eq!(older.original(), None, "not known: no realised saving claimed");
     }
 
     #[test]

@@ -103,6 +103,7 @@ struct AdviceKey {
     caller_timeout: Option<Duration>,
     settings: u64,
     hour: u64,
+    original_mb: Option<u32>,
 }
 
 impl FunctionMemory {
@@ -350,8 +351,13 @@ impl Controller for RightSizing {
 
     fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
         plan_all(cx, memory, out);
-        let available = crate::model::rightsizing::saving_available(&out.plan.recommendations);
-        out.facts.publish(RightSizingSavings { available });
+        let recs = &out.plan.recommendations;
+        let available = crate::model::rightsizing::saving_available(recs);
+        let realised = crate::model::rightsizing::saving_realised(recs);
+        out.facts.publish(RightSizingSavings {
+            available,
+            realised,
+        });
     }
 }
 
@@ -360,6 +366,8 @@ impl Controller for RightSizing {
 #[derive(Debug, Clone, Copy)]
 pub struct RightSizingSavings {
     pub available: f64,
+    /// What the steps already taken save a month (dollars).
+    pub realised: f64,
 }
 
 impl super::Fact for RightSizingSavings {}
@@ -555,6 +563,7 @@ fn plan_function(
         .and_then(|m| m.history.last().map(|(_, t)| *t))
         .unwrap_or(UNIX_EPOCH);
     let failed = marker.as_ref().and_then(|m| m.failed);
+    let original_mb = marker.as_ref().and_then(|m| m.original());
     let inputs = Inputs {
         settings: e,
         current,
@@ -565,6 +574,7 @@ fn plan_function(
         insights,
         failed,
         since_change,
+        original_mb,
     };
     let key = AdviceKey {
         revision: fm.learned.revision,
@@ -579,6 +589,7 @@ fn plan_function(
         caller_timeout: e.caller_timeout,
         settings: generation,
         hour: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 3_600),
+        original_mb,
     };
     let advice = match &fm.advice {
         Some((k, a)) if *k == key => a.clone(),
@@ -602,6 +613,7 @@ fn plan_function(
         next_memory_mb: None,
         objective: format!("{} ≤ {:.0} ms", e.statistic, e.threshold_ms),
         monthly_saving: None,
+        realised_monthly_saving: None,
         confidence: None,
         signals,
         evidence: String::new(),
@@ -738,6 +750,7 @@ fn fill(rec: &mut Recommendation, a: &Advice, e: &Effective<'_>) {
     rec.proposed = Some(a.target.clone());
     rec.objective = a.objective.clone();
     rec.monthly_saving = Some(a.monthly_saving);
+    rec.realised_monthly_saving = a.realised_saving;
     rec.confidence = Some(a.confidence);
     rec.evidence = a.evidence.clone();
     rec.reason = a.reason.clone();

@@ -36,6 +36,8 @@ pub struct Inputs<'a> {
     pub failed: Option<(u32, SystemTime)>,
     /// When the current size began serving (the epoch when trimtab never changed it).
     pub since_change: SystemTime,
+    /// The memory before trimtab's first step, if it ever took one.
+    pub original_mb: Option<u32>,
 }
 
 /// Why nothing can be recommended yet.
@@ -79,6 +81,9 @@ pub struct Advice {
     /// The objective statistic predicted at the step (slow end), ms.
     pub step_latency_ms: f64,
     pub monthly_saving: f64,
+    /// What the steps already taken save a month: the current traffic at the memory before
+    /// trimtab's first step (observed there, or predicted), less what it costs now.
+    pub realised_saving: Option<f64>,
     pub confidence: f64,
     /// The current size breaches the objective.
     pub breach: bool,
@@ -467,6 +472,13 @@ pub fn recommend(i: &Inputs<'_>) -> Result<Advice, Insufficient> {
             step_eval.latency_high
         },
         monthly_saving: current_cost - target_cost,
+        realised_saving: i.original_mb.filter(|mb| *mb != cur_mb).map(|mb| {
+            let mean = sizes
+                .iter()
+                .find(|s| s.memory_mb == mb && s.mean_ms > 0.0)
+                .map_or_else(|| model.mean_ms(mb).mid, |s| s.mean_ms);
+            cost(mb, mean) - current_cost
+        }),
         confidence,
         breach,
         urgent: breach || at_limit || emergency.is_some(),

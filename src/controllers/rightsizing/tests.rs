@@ -99,6 +99,10 @@ impl Fn {
 }
 
 fn advise(f: &Fn, settings: &Settings) -> Result<Advice, Insufficient> {
+    advise_from(f, settings, None)
+}
+
+fn advise_from(f: &Fn, settings: &Settings, original_mb: Option<u32>) -> Result<Advice, Insufficient> {
     let learned = f.learned();
     let e = settings.effective(&RuleSettings::default(), None);
     let prices = Prices::default();
@@ -112,7 +116,39 @@ fn advise(f: &Fn, settings: &Settings) -> Result<Advice, Insufficient> {
         insights: f.cpu_ms.is_some(),
         failed: None,
         since_change: UNIX_EPOCH,
+        original_mb,
     })
+}
+
+#[test]
+fn the_saving_already_realised_is_measured_against_the_size_before_the_first_step() {
+    let d = Settings::default();
+    let week = 7 * 24;
+    // Served at 1,024 MB for a week, then at 512 MB: an I/O-bound function barely slowed.
+    let f = Fn::new(&[
+        (1_024, mean(900.0, 10.0, 1_024), week),
+        (512, mean(900.0, 10.0, 512), week),
+    ])
+    .insights(10.0, 90.0);
+    let a = advise_from(&f, &d, Some(1_024)).unwrap_or_else(|e| panic!("{e}"));
+    let realised = a.realised_saving.unwrap_or_else(|| panic!("no realised saving"));
+    // The same invocations at the observed durations of each size, priced per invocation.
+    let p = Prices::default();
+    let per_invocation = |mb: f64, ms: f64| {
+        p.lambda_requests_per_million / 1e6 + mb / 1_024.0 * ms / 1_000.0 * p.lambda_gb_second_x86
+    };
+    let now_cost = a.current.monthly_cost.unwrap_or_default();
+    let want = now_cost
+        * (per_invocation(1_024.0, mean(900.0, 10.0, 1_024))
+            / per_invocation(512.0, mean(900.0, 10.0, 512))
+            - 1.0);
+    assert!(
+        (realised - want).abs() < 0.05 * want,
+        "realised {realised} ≠ {want}"
+    );
+    // Never stepped, or back where it began: nothing realised.
+    assert_eq!(advise_from(&f, &d, None).unwrap().realised_saving, None);
+    assert_eq!(advise_from(&f, &d, Some(512)).unwrap().realised_saving, None);
 }
 
 /// Mean duration of `io + cpu × 1769 / min(m, 1769)`.

@@ -29,6 +29,10 @@ pub(super) enum Delta {
     Rules(Vec<ObservedRule>),
     RuleTargets(String, Vec<RuleTarget>),
     Aliases(String, CloudResult<Vec<Alias>>),
+    ProvisionedConfigs(
+        String,
+        CloudResult<Vec<crate::model::ProvisionedConcurrency>>,
+    ),
     Policy(String, CloudResult<Vec<Permission>>),
     Version(String, String, CloudResult<crate::model::FunctionSummary>),
     /// The cache's snapshot: every metric read this cycle (and possibly more, asked for
@@ -53,6 +57,7 @@ struct Round {
     rules: Vec<String>,
     rule_targets: Vec<String>,
     aliases: Vec<String>,
+    provisioned: Vec<String>,
     permissions: Vec<String>,
     versions: Vec<(String, String)>,
     metrics: Vec<MetricBatch>,
@@ -81,6 +86,7 @@ impl Round {
                 Read::Rules { prefix } => r.rules.push(prefix),
                 Read::RuleTargets { rule } => r.rule_targets.push(rule),
                 Read::Aliases { function } => r.aliases.push(function),
+                Read::ProvisionedConfigs { function } => r.provisioned.push(function),
                 Read::Policy { function } => r.permissions.push(function),
                 Read::Version { function, version } => r.versions.push((function, version)),
                 Read::Metrics(m) => r.metrics.push(m),
@@ -106,7 +112,7 @@ impl Observer {
             return Ok(Vec::new());
         }
         let r = Round::new(todo);
-        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2) = tokio::join!(
+        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p) = tokio::join!(
             self.read_functions(&r.functions),
             self.read_account(r.account_settings),
             self.read_alarms(desired, &r.alarms),
@@ -122,8 +128,9 @@ impl Observer {
             self.read_metric_names(&r.metric_names),
             self.read_versions(&r.versions),
             self.read_dashboards(&r.dashboards),
+            self.read_provisioned(&r.provisioned),
         );
-        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2])
+        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p])
     }
 
     async fn read_functions(&self, names: &[String]) -> Batch {
@@ -319,6 +326,28 @@ impl Observer {
         Ok(results
             .into_iter()
             .map(|(name, r)| Delta::Aliases(name, r))
+            .collect())
+    }
+
+    async fn read_provisioned(&self, functions: &[String]) -> Batch {
+        let lambda = &self.cloud.lambda;
+        let results = paginate_each(
+            &self.gov,
+            Op::ListProvisionedConcurrencyConfigs,
+            functions.iter().cloned(),
+            |name, next| {
+                let lambda = lambda.clone();
+                async move {
+                    lambda
+                        .list_provisioned_concurrency_configs(&name, next.as_deref())
+                        .await
+                }
+            },
+        )
+        .await;
+        Ok(results
+            .into_iter()
+            .map(|(name, r)| Delta::ProvisionedConfigs(name, r))
             .collect())
     }
 

@@ -270,6 +270,16 @@ impl Observer {
             Delta::Aliases(function, Ok(aliases)) => {
                 o.aliases.insert(function, aliases);
             }
+            Delta::ProvisionedConfigs(function, Ok(configs)) => {
+                o.provisioned.insert(function, configs);
+            }
+            // Deleted since it was listed: nothing is allocated to it any more.
+            Delta::ProvisionedConfigs(function, Err(e)) if e.kind == ErrorKind::NotFound => {
+                o.provisioned.insert(function, Vec::new());
+            }
+            Delta::ProvisionedConfigs(function, Err(e)) => {
+                self.unknown_function(o, &function, "ListProvisionedConcurrencyConfigs", &e)
+            }
             Delta::Aliases(function, Err(e)) => {
                 self.unknown_function(o, &function, "ListAliases", &e)
             }
