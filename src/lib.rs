@@ -13,5 +13,6 @@ pub mod config;
 pub mod controllers;
 pub mod engine;
 pub mod model;
+pub mod page;
 pub mod server;
 pub mod telemetry;

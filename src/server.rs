@@ -34,6 +34,7 @@ pub enum ServerError {
 
 pub fn router(status: StatusBoard, telemetry: Telemetry) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -91,6 +92,14 @@ async fn metrics(State(s): State<AppState>) -> Response {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         s.telemetry.render(),
+    )
+        .into_response()
+}
+
+async fn page(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        redact_emails(&crate::page::render(&s.status.snapshot())),
     )
         .into_response()
 }

@@ -626,3 +626,68 @@ async fn shutdown_skips_changes_not_yet_started() {
     // Counted and reported as interrupted, not as a success.
     assert_eq!(report.outcome(), "interrupted");
 }
+
+/// `/status` once calm: who is answering, what trimtab manages by kind and in which state,
+/// when each was last verified, and errors put right since marked so.
+#[tokio::test]
+async fn status_shows_the_inventory_and_marks_resolved_errors() {
+    use trimtab::engine::status::{Heartbeat, ResourceState, StatusBoard};
+    let h = Harness::new(BASE);
+    let board = StatusBoard::new(
+        h.clock.clone(),
+        Heartbeat::default(),
+        "test.toml".into(),
+        Duration::from_secs(60),
+    );
+    board.set_identity(h.desired.cloud.backend, &h.desired.cloud.region);
+    // The first cycle crashes after five writes: everything after fails.
+    h.faults.crash_after_writes(Some(5));
+    board.cycle_completed(&h.cycle().await);
+    let s = board.snapshot();
+    let alarms = &s.inventory[&ResourceKind::Alarm];
+    assert_eq!(alarms.count, DESIRED_ALARMS);
+    assert!(
+        alarms
+            .by_state
+            .get(&ResourceState::Pending)
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{alarms:?}"
+    );
+    let failed = s.recent_errors.len();
+    assert!(failed > 0);
+    assert!(s.recent_errors.iter().all(|e| e.resolved_at.is_none()));
+
+    h.faults.crash_after_writes(None);
+    for _ in 0..3 {
+        h.clock.advance(Duration::from_secs(60));
+        board.cycle_completed(&h.cycle().await);
+    }
+    let s = board.snapshot();
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["backend"], "simulated");
+    assert_eq!(json["region"], "eu-west-1");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["account"], "123456789012");
+    for (kind, inv) in &s.inventory {
+        assert_eq!(
+            inv.by_state.get(&ResourceState::InSync).copied(),
+            Some(inv.count),
+            "{kind}: {inv:?}"
+        );
+        assert!(inv.resources.iter().all(|r| r.last_verified.is_some()));
+    }
+    assert_eq!(s.inventory[&ResourceKind::Alarm].count, DESIRED_ALARMS);
+    assert_eq!(s.inventory[&ResourceKind::Topic].count, 1);
+    assert_eq!(s.recent_errors.len(), failed, "nothing new failed");
+    assert!(
+        s.recent_errors.iter().all(|e| e.resolved_at.is_some()),
+        "{:?}",
+        s.recent_errors
+    );
+    // A day on, they have aged out.
+    h.clock.advance(Duration::from_secs(25 * 3_600));
+    board.cycle_completed(&h.cycle().await);
+    assert!(board.snapshot().recent_errors.is_empty());
+}

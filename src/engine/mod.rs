@@ -62,6 +62,8 @@ pub struct CycleReport {
     pub apply: ApplyReport,
     pub functions_in_scope: usize,
     pub alarms_observed: usize,
+    /// The account, from any ARN seen this cycle.
+    pub account_id: Option<String>,
     /// The earliest next look a controller asked for, if sooner than the interval matters.
     pub requeue: Option<Duration>,
 }
@@ -337,6 +339,7 @@ impl Engine {
             duration: wall.elapsed(),
             functions_in_scope: observed.functions.len(),
             alarms_observed: observed.alarms.len(),
+            account_id: observed.account_id.clone(),
             plan: outcome.plan,
             apply,
             requeue: outcome.requeue,

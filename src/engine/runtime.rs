@@ -301,6 +301,7 @@ pub async fn run(
         opts.config_path.display().to_string(),
         desired.interval,
     );
+    status.set_identity(desired.cloud.backend, &desired.cloud.region);
     // Signals first: a SIGHUP or SIGTERM during start-up (loading credentials can take seconds)
     // must not fall through to the default action and kill the process uncleanly.
     let cancel = CancellationToken::new();

@@ -15,6 +15,12 @@ use super::apply::Outcome;
 
 /// How many recent errors `/status` keeps.
 pub const RECENT_ERRORS: usize = 50;
+/// How many cycles `/status` and the page keep.
+pub const RECENT_CYCLES: usize = 20;
+/// How many hourly cost-per-student points the page's chart keeps (a week).
+pub const COST_POINTS: usize = 168;
+/// Errors older than this leave `/status`, resolved or not.
+pub const ERROR_AGE: Duration = Duration::from_secs(24 * 3_600);
 /// `/healthz` fails when no cycle has completed for this many intervals.
 pub const HEALTHY_INTERVALS: u32 = 3;
 
@@ -65,10 +71,61 @@ pub struct ErrorEntry {
     pub at: String,
     pub context: String,
     pub message: String,
+    /// When the resource (or, for a failed cycle, the loop) was next seen in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+    #[serde(skip)]
+    when: SystemTime,
+    /// The resource the error was about, if one.
+    #[serde(skip)]
+    resource: Option<(ResourceKind, String)>,
+}
+
+/// Where one managed resource stands after the last cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceState {
+    /// Verified to match the desired state.
+    InSync,
+    /// Changed by the last cycle to match it.
+    Changed,
+    /// Differed and the update did not complete.
+    Drifted,
+    /// A creation or deletion planned and not done (failed, interrupted or held).
+    Pending,
+    /// Refused: someone else's, a guard, or waiting for another resource.
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryItem {
+    pub id: String,
+    pub state: ResourceState,
+    /// When a cycle last found it in order (in sync, or changed to be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KindInventory {
+    pub count: usize,
+    pub by_state: BTreeMap<ResourceState, usize>,
+    pub resources: Vec<InventoryItem>,
+}
+
+/// Who is answering: the build, and which account it manages.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub version: &'static str,
+    pub backend: String,
+    pub region: String,
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusSnapshot {
+    #[serde(flatten)]
+    pub identity: Identity,
     pub config_path: String,
     pub config_generation: u64,
     pub interval_s: f64,
@@ -76,6 +133,10 @@ pub struct StatusSnapshot {
     pub ready: bool,
     pub healthy: bool,
     pub last_cycle: Option<CycleSummary>,
+    /// The last cycles, newest last.
+    pub recent_cycles: Vec<CycleSummary>,
+    /// The cost per student, one point an hour (the hour's last estimate), oldest first.
+    pub cost_history: Vec<(String, f64)>,
     pub last_completed_at: Option<String>,
     pub last_success_at: Option<String>,
     /// Resources whose live state differed from the desired state in the last plan, per kind.
@@ -92,6 +153,9 @@ pub struct StatusSnapshot {
     pub right_sizing: RightSizingStatus,
     /// The cost model's last estimate.
     pub cost: Option<crate::model::cost::CostReport>,
+    /// What trimtab manages, by kind, each with its state after the last cycle.
+    pub inventory: BTreeMap<ResourceKind, KindInventory>,
+    /// Failures of the last day, newest last; those since put right say when.
     pub recent_errors: Vec<ErrorEntry>,
 }
 
@@ -148,6 +212,12 @@ struct State {
     right_sizing: RightSizingStatus,
     cost: Option<crate::model::cost::CostReport>,
     errors: VecDeque<ErrorEntry>,
+    identity: Identity,
+    cycles: VecDeque<CycleSummary>,
+    /// (hour, cost per student).
+    cost_history: VecDeque<(SystemTime, f64)>,
+    /// By kind and id: the state, and when last found in order.
+    inventory: BTreeMap<ResourceKind, BTreeMap<String, (ResourceState, Option<SystemTime>)>>,
 }
 
 /// Signs of life from inside a cycle: the engine beats after each observation and each finished
@@ -215,6 +285,15 @@ impl StatusBoard {
                 right_sizing: RightSizingStatus::default(),
                 cost: None,
                 errors: VecDeque::new(),
+                identity: Identity {
+                    version: env!("CARGO_PKG_VERSION"),
+                    backend: String::new(),
+                    region: String::new(),
+                    account: None,
+                },
+                inventory: BTreeMap::new(),
+                cycles: VecDeque::new(),
+                cost_history: VecDeque::new(),
             })),
         }
     }
@@ -233,17 +312,103 @@ impl StatusBoard {
         s.interval = interval;
     }
 
+    pub fn set_identity(&self, backend: crate::model::Backend, region: &str) {
+        let mut s = self.write();
+        s.identity.backend = format!("{backend:?}").to_lowercase();
+        s.identity.region = region.to_string();
+    }
+
     pub fn record_error(&self, context: impl Into<String>, message: impl Into<String>) {
-        let at = rfc3339(self.clock.now());
+        self.push_error(context.into(), message.into(), None);
+    }
+
+    fn push_error(
+        &self,
+        context: String,
+        message: String,
+        resource: Option<(ResourceKind, String)>,
+    ) {
+        let now = self.clock.now();
         let mut s = self.write();
         if s.errors.len() == RECENT_ERRORS {
             s.errors.pop_front();
         }
         s.errors.push_back(ErrorEntry {
-            at,
-            context: context.into(),
-            message: message.into(),
+            at: rfc3339(now),
+            context,
+            message,
+            resolved_at: None,
+            when: now,
+            resource,
         });
+    }
+
+    /// The inventory after a cycle: every resource a controller manages, in its state.
+    fn take_inventory(s: &mut State, report: &CycleReport, now: SystemTime) {
+        let mut outcome: BTreeMap<(ResourceKind, &str), (&Outcome, Action)> = BTreeMap::new();
+        for o in &report.apply.outcomes {
+            outcome.insert((o.kind, o.id.as_str()), (&o.outcome, o.action));
+        }
+        let mut planned: BTreeMap<(ResourceKind, &str), Action> = BTreeMap::new();
+        for c in &report.plan.changes {
+            planned.insert((c.kind, c.id.as_str()), c.action);
+        }
+        let refused: std::collections::BTreeSet<(ResourceKind, &str)> = report
+            .plan
+            .refusals
+            .iter()
+            .map(|r| (r.kind, r.id.as_str()))
+            .collect();
+        let mut next: BTreeMap<
+            ResourceKind,
+            BTreeMap<String, (ResourceState, Option<SystemTime>)>,
+        > = BTreeMap::new();
+        for (kind, id) in &report.plan.managed {
+            let key = (*kind, id.as_str());
+            let state = if refused.contains(&key) {
+                ResourceState::Refused
+            } else {
+                match (planned.get(&key), outcome.get(&key)) {
+                    (None, _) => ResourceState::InSync,
+                    (Some(_), Some((Outcome::Applied, _))) => ResourceState::Changed,
+                    (Some(Action::Update), _) => ResourceState::Drifted,
+                    (Some(_), _) => ResourceState::Pending,
+                }
+            };
+            let before = s
+                .inventory
+                .get(kind)
+                .and_then(|m| m.get(id))
+                .and_then(|e| e.1);
+            let verified = match state {
+                ResourceState::InSync | ResourceState::Changed => Some(now),
+                _ => before,
+            };
+            next.entry(*kind)
+                .or_default()
+                .insert(id.clone(), (state, verified));
+        }
+        s.inventory = next;
+        // Errors about a resource now in order are resolved; a failed cycle's, by a cycle.
+        let resolved = rfc3339(now);
+        for e in s.errors.iter_mut().filter(|e| e.resolved_at.is_none()) {
+            let fixed = match &e.resource {
+                Some((kind, id)) => {
+                    s.inventory
+                        .get(kind)
+                        .and_then(|m| m.get(id))
+                        .is_some_and(|(st, _)| {
+                            matches!(st, ResourceState::InSync | ResourceState::Changed)
+                        })
+                }
+                None => e.context == "cycle",
+            };
+            if fixed && e.when < now {
+                e.resolved_at = Some(resolved.clone());
+            }
+        }
+        s.errors
+            .retain(|e| now.duration_since(e.when).unwrap_or_default() <= ERROR_AGE);
     }
 
     pub fn cycle_completed(&self, report: &CycleReport) {
@@ -266,6 +431,7 @@ impl StatusBoard {
             alarms_observed: report.alarms_observed,
             error: None,
         });
+        Self::remember_cycle(&mut s);
         s.drift.clear();
         for change in report
             .plan
@@ -296,11 +462,34 @@ impl StatusBoard {
             .collect();
         s.refusals = report.plan.refusals.clone();
         s.notes = report.plan.notes.clone();
+        if let Some(p) = report
+            .plan
+            .cost
+            .as_ref()
+            .and_then(|c| c.per_student_monthly)
+        {
+            let secs = report
+                .started_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let hour = std::time::UNIX_EPOCH + Duration::from_secs(secs - secs % 3_600);
+            if s.cost_history.back().is_some_and(|(h, _)| *h == hour) {
+                s.cost_history.pop_back();
+            }
+            s.cost_history.push_back((hour, p));
+            if s.cost_history.len() > COST_POINTS {
+                s.cost_history.pop_front();
+            }
+        }
+        if report.account_id.is_some() {
+            s.identity.account = report.account_id.clone();
+        }
+        Self::take_inventory(&mut s, report, report.started_at);
         s.right_sizing = RightSizingStatus::of(&report.plan.recommendations);
         if report.plan.cost.is_some() {
             s.cost = report.plan.cost.clone();
         }
-        let failures: Vec<(String, String)> = report
+        let failures: Vec<_> = report
             .apply
             .outcomes
             .iter()
@@ -308,13 +497,23 @@ impl StatusBoard {
                 Outcome::Failed { error } => Some((
                     format!("{} {} {}", o.action.as_str(), o.kind, o.id),
                     error.clone(),
+                    (o.kind, o.id.clone()),
                 )),
                 _ => None,
             })
             .collect();
         drop(s);
-        for (context, message) in failures {
-            self.record_error(context, message);
+        for (context, message, resource) in failures {
+            self.push_error(context, message, Some(resource));
+        }
+    }
+
+    fn remember_cycle(s: &mut State) {
+        if let Some(c) = s.last_cycle.clone() {
+            if s.cycles.len() == RECENT_CYCLES {
+                s.cycles.pop_front();
+            }
+            s.cycles.push_back(c);
         }
     }
 
@@ -333,6 +532,7 @@ impl StatusBoard {
                 alarms_observed: 0,
                 error: Some(error.clone()),
             });
+            Self::remember_cycle(&mut s);
         }
         self.record_error("cycle", error);
     }
@@ -357,7 +557,27 @@ impl StatusBoard {
     pub fn snapshot(&self) -> StatusSnapshot {
         let healthy = self.healthy();
         let s = self.read();
+        let inventory = s
+            .inventory
+            .iter()
+            .map(|(kind, items)| {
+                let mut k = KindInventory {
+                    count: items.len(),
+                    ..KindInventory::default()
+                };
+                for (id, (state, verified)) in items {
+                    *k.by_state.entry(*state).or_default() += 1;
+                    k.resources.push(InventoryItem {
+                        id: id.clone(),
+                        state: *state,
+                        last_verified: verified.map(rfc3339),
+                    });
+                }
+                (*kind, k)
+            })
+            .collect();
         StatusSnapshot {
+            identity: s.identity.clone(),
             config_path: s.config_path.clone(),
             config_generation: s.generation,
             interval_s: s.interval.as_secs_f64(),
@@ -365,6 +585,12 @@ impl StatusBoard {
             ready: s.ready || self.heartbeat.has_observed(),
             healthy,
             last_cycle: s.last_cycle.clone(),
+            recent_cycles: s.cycles.iter().cloned().collect(),
+            cost_history: s
+                .cost_history
+                .iter()
+                .map(|(t, v)| (rfc3339(*t), *v))
+                .collect(),
             last_completed_at: s.last_completed.map(rfc3339),
             last_success_at: s.last_success.map(rfc3339),
             drift: s.drift.clone(),
@@ -374,6 +600,7 @@ impl StatusBoard {
             notes: s.notes.clone(),
             right_sizing: s.right_sizing.clone(),
             cost: s.cost.clone(),
+            inventory,
             recent_errors: s.errors.iter().cloned().collect(),
         }
     }

@@ -420,6 +420,9 @@ pub struct Plan {
     /// The cost model's estimate, when the cost controller ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostReport>,
+    /// What the controllers manage, whether or not it needs a change: `/status`'s inventory.
+    #[serde(skip)]
+    pub managed: Vec<(ResourceKind, String)>,
 }
 
 impl Plan {
@@ -432,6 +435,7 @@ impl Plan {
         self.refusals.extend(other.refusals);
         self.notes.extend(other.notes);
         self.recommendations.extend(other.recommendations);
+        self.managed.extend(other.managed);
         if other.cost.is_some() {
             self.cost = other.cost;
         }

@@ -612,6 +612,8 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed, topic: 
     };
     let wanted = desired_alarms(desired, settings, observed, &actions);
     let wanted_names: BTreeSet<&str> = wanted.iter().map(|a| a.spec.name.as_str()).collect();
+    plan.managed
+        .extend(wanted_names.iter().map(|n| (ResourceKind::Alarm, n.to_string())));
 
     for alarm in &wanted {
         let name = &alarm.spec.name;

@@ -159,6 +159,17 @@ fn plan_function(
         }
         _ => true,
     };
+    match tier {
+        Some(Tier::Critical) => plan.managed.push((
+            ResourceKind::ProvisionedConcurrency,
+            format!("{}:{}", func.name, settings.alias),
+        )),
+        Some(Tier::Standard) => plan.managed.push((
+            ResourceKind::Rule,
+            warmup_rule_name(&desired.ownership.name_prefix, func.name),
+        )),
+        _ => {}
+    }
     let keep = |plan: &mut Plan, kind: ResourceKind, id: String| {
         plan.refusals.push(Refusal {
             kind,

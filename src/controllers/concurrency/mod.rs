@@ -224,6 +224,7 @@ fn signed_list(items: &[(&str, i64)]) -> String {
 
 pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan {
     let mut planned = Vec::new();
+    let mut managed = Vec::new();
     for (name, f) in &observed.functions {
         if observed.unknown_functions.contains(name) {
             continue;
@@ -236,6 +237,9 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan
             RuleMatch::NeedsTags => continue,
         };
         let live = detail.reserved_concurrency;
+        if want.is_some() {
+            managed.push((ResourceKind::ReservedConcurrency, name.clone()));
+        }
         match want {
             Some(n) if live != Some(n) => planned.push(set(name, f, live, n)),
             Some(_) => {}
@@ -245,7 +249,10 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan
 
     let (increases, others): (Vec<Planned>, Vec<Planned>) =
         planned.into_iter().partition(|p| p.delta > 0);
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        managed,
+        ..Plan::default()
+    };
     plan.changes.extend(others.iter().map(|p| p.change.clone()));
     if increases.is_empty() {
         return plan;

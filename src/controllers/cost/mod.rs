@@ -347,7 +347,15 @@ impl Controller for Cost {
             return;
         };
         let held = pc_functions(cx);
-        if !held.is_empty() && held.iter().all(|f| cx.observed.provisioned.contains_key(*f)) {
+        // Settled allocations are kept for a refresh; one still moving is listed again.
+        let settled = held.iter().all(|f| {
+            cx.observed.provisioned.get(*f).is_some_and(|configs| {
+                configs
+                    .iter()
+                    .all(|c| c.status != crate::model::ProvisionedStatus::InProgress)
+            })
+        });
+        if !held.is_empty() && settled {
             memory.provisioned_at = Some(cx.now);
         }
         memory.provisioned.retain(|f, _| held.contains(&f.as_str()));

@@ -170,6 +170,7 @@ impl Controller for Dashboard {
             }
             return;
         }
+        out.plan.managed.push((ResourceKind::Dashboard, name.clone()));
         let desired = body(cx);
         let text = desired.to_string();
         let (action, reason) = match &observed {

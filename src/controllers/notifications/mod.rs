@@ -84,6 +84,7 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> (Pla
         Settings::Managed { name, emails } => (topic_name(desired, name), emails),
     };
     let own = &desired.ownership;
+    plan.managed.push((ResourceKind::Topic, name.clone()));
     let Some(topic) = find_topic(observed, &name) else {
         let mut tags = crate::model::Tags::new();
         tags.insert(own.tag_key.clone(), own.tag_value.clone());

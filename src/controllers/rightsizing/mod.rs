@@ -351,6 +351,11 @@ impl Controller for RightSizing {
 
     fn plan(cx: &Cx<'_, Self>, memory: &mut Memory, out: &mut Planned) {
         plan_all(cx, memory, out);
+        let auto = out.plan.recommendations.iter().filter(|r| r.mode == "auto");
+        let managed: Vec<_> = auto
+            .map(|r| (ResourceKind::FunctionConfig, r.function.clone()))
+            .collect();
+        out.plan.managed.extend(managed);
         let recs = &out.plan.recommendations;
         let available = crate::model::rightsizing::saving_available(recs);
         let realised = crate::model::rightsizing::saving_realised(recs);

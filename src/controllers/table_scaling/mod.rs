@@ -206,6 +206,7 @@ fn plan_table(
     };
 
     for w in &wanted {
+        plan.managed.push((ResourceKind::ScalableTarget, w.id.clone()));
         let write = matches!(
             w.target.dimension,
             ScalableDimension::TableWrite | ScalableDimension::IndexWrite
