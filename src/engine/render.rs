@@ -291,9 +291,7 @@ mod tests {
                 id: "x".into(),
                 reason: "not owned".into(),
             }],
-            notes: Vec::new(),
-            recommendations: Vec::new(),
-            cost: None,
+            ..Plan::default()
         };
         let text = plan_text(&plan);
         assert_eq!(
