@@ -93,6 +93,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Print a JSON Schema of the config file, for editors (taplo, Even Better TOML) and
+    /// checks. Reads nothing, touches nothing.
+    Schema,
     /// One cycle: observe, plan, apply; report each change as done or failed.
     Apply {
         /// The desired-state file (TOML).
@@ -268,6 +271,19 @@ async fn main() -> ExitCode {
         },
         Command::Plan { config, output } => plan_or_apply(&config, output, Mode::Plan, false).await,
         Command::Cost { config, output } => plan_or_apply(&config, output, Mode::Cost, false).await,
+        Command::Schema => {
+            let schema = trimtab::config::schema::schema();
+            match serde_json::to_string_pretty(&schema) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+            }
+        }
         Command::Apply {
             config,
             output,

@@ -15,6 +15,7 @@ pub(crate) mod duration;
 pub(crate) mod pairs;
 mod raw;
 mod rules;
+pub mod schema;
 mod simulated;
 mod walk;
 

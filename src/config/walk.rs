@@ -24,10 +24,57 @@ pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 /// A string map read from an inline or standard table, in key order, with spans.
 pub(crate) type Pairs<T> = Vec<(Spanned<String>, Spanned<T>)>;
 
+/// What a key holds, as the JSON Schema of the config describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    String,
+    Integer,
+    Number,
+    Bool,
+    Duration,
+    Choice(Vec<&'static str>),
+    Strings,
+    StringMap,
+    NumberMap,
+    Table,
+    Tables,
+    NamedTables,
+}
+
+/// A key some reader asked for: the table's schema path, the key, what it holds.
+pub(crate) type Asked = (String, &'static str, Kind);
+
+thread_local! {
+    /// While set, every key asked for is recorded, and absent arrays and maps of tables yield
+    /// one empty element so their keys are asked for too (see `config::schema`).
+    static RECORD: std::cell::RefCell<Option<Vec<Asked>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` recording every key asked for.
+pub(crate) fn recording(f: impl FnOnce()) -> Vec<Asked> {
+    RECORD.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    f();
+    RECORD.with(|r| r.borrow_mut().take().unwrap_or_default())
+}
+
+fn is_recording() -> bool {
+    RECORD.with(|r| r.borrow().is_some())
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
 /// One TOML table being read.
 pub(crate) struct Section<'i> {
     /// Dotted path from the root, e.g. `functions.alarms.duration`; empty for the root.
     path: String,
+    /// The same for the schema: `functions[].alarms.duration`, `prices.regions.*`.
+    schema: String,
     /// Whether this table is an element of an array of tables (`[[path]]`).
     array: bool,
     /// Where the table is written (its header), or `None` when the file leaves it out.
@@ -114,6 +161,7 @@ impl<'i> Section<'i> {
         let span = table.span();
         Self {
             path: String::new(),
+            schema: String::new(),
             array: false,
             span: Some(span),
             entries: table.into_inner(),
@@ -122,9 +170,10 @@ impl<'i> Section<'i> {
         }
     }
 
-    fn absent(path: String) -> Self {
+    fn absent(path: String, schema: String) -> Self {
         Self {
             path,
+            schema,
             array: false,
             span: None,
             entries: DeTable::default(),
@@ -166,6 +215,14 @@ impl<'i> Section<'i> {
         self.entries.contains_key(key)
     }
 
+    fn note(&self, key: &'static str, kind: Kind) {
+        RECORD.with(|r| {
+            if let Some(v) = r.borrow_mut().as_mut() {
+                v.push((self.schema.clone(), key, kind));
+            }
+        });
+    }
+
     fn take(&mut self, key: &'static str) -> Option<Value<'i>> {
         self.known.push(key);
         let v = self.entries.remove(key)?;
@@ -190,22 +247,26 @@ impl<'i> Section<'i> {
     }
 
     pub fn string(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<String>> {
+        self.note(key, Kind::String);
         let v = self.take(key)?;
         string(d, &self.key_path(key), v)
     }
 
     pub fn int(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<i64>> {
+        self.note(key, Kind::Integer);
         let v = self.take(key)?;
         integer(d, &self.key_path(key), &v).map(|n| Spanned::new(v.span(), n))
     }
 
     /// An integer or a float.
     pub fn number(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<f64>> {
+        self.note(key, Kind::Number);
         let v = self.take(key)?;
         number(d, &self.key_path(key), &v).map(|n| Spanned::new(v.span(), n))
     }
 
     pub fn bool(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<bool>> {
+        self.note(key, Kind::Bool);
         let v = self.take(key)?;
         match v.get_ref() {
             DeValue::Boolean(b) => Some(Spanned::new(v.span(), *b)),
@@ -217,6 +278,7 @@ impl<'i> Section<'i> {
     }
 
     pub fn duration(&mut self, d: &mut Diags<'_>, key: &'static str) -> Option<Spanned<Duration>> {
+        self.note(key, Kind::Duration);
         let v = self.take(key)?;
         let path = self.key_path(key);
         let DeValue::String(text) = v.get_ref() else {
@@ -244,7 +306,9 @@ impl<'i> Section<'i> {
         key: &'static str,
         options: &[(&'static str, T)],
     ) -> Option<Spanned<T>> {
-        let s = self.string(d, key)?;
+        let s = self.string(d, key);
+        self.note(key, Kind::Choice(options.iter().map(|(n, _)| *n).collect()));
+        let s = s?;
         if let Some((_, value)) = options.iter().find(|(name, _)| *name == s.get_ref()) {
             return Some(Spanned::new(s.span(), value.clone()));
         }
@@ -273,6 +337,7 @@ impl<'i> Section<'i> {
         d: &mut Diags<'_>,
         key: &'static str,
     ) -> Option<Spanned<Vec<Spanned<String>>>> {
+        self.note(key, Kind::Strings);
         let v = self.take(key)?;
         let path = self.key_path(key);
         let span = v.span();
@@ -330,6 +395,7 @@ impl<'i> Section<'i> {
         d: &mut Diags<'_>,
         key: &'static str,
     ) -> Option<Spanned<Pairs<String>>> {
+        self.note(key, Kind::StringMap);
         self.pairs(d, key, |d, path, v| {
             string(d, path, v).map(Spanned::into_inner)
         })
@@ -341,19 +407,23 @@ impl<'i> Section<'i> {
         d: &mut Diags<'_>,
         key: &'static str,
     ) -> Option<Spanned<Pairs<f64>>> {
+        self.note(key, Kind::NumberMap);
         self.pairs(d, key, |d, path, v| number(d, path, &v))
     }
 
     /// A sub-table; an empty one when the file leaves it out, so readers need no special case.
     pub fn section(&mut self, d: &mut Diags<'_>, key: &'static str) -> Section<'i> {
+        self.note(key, Kind::Table);
         let path = self.key_path(key);
+        let schema = join(&self.schema, key);
         let Some(v) = self.take(key) else {
-            return Section::absent(path);
+            return Section::absent(path, schema);
         };
         let span = v.span();
         match v.into_inner() {
             DeValue::Table(entries) => Section {
                 path,
+                schema,
                 array: false,
                 span: Some(span),
                 entries,
@@ -362,7 +432,7 @@ impl<'i> Section<'i> {
             },
             other => {
                 wrong_type(d, &path, "a table", &Spanned::new(span, other));
-                Section::absent(path)
+                Section::absent(path, schema)
             }
         }
     }
@@ -374,11 +444,18 @@ impl<'i> Section<'i> {
         d: &mut Diags<'_>,
         key: &'static str,
     ) -> Vec<(Spanned<String>, Section<'i>)> {
+        self.note(key, Kind::NamedTables);
+        let schema = format!("{}.*", join(&self.schema, key));
+        if is_recording() && !self.has(key) {
+            let name = Spanned::new(0..0, "*".to_string());
+            return vec![(name, Section::absent(self.key_path(key), schema))];
+        }
         let read = |d: &mut Diags<'_>, path: &str, v: Value<'i>| {
             let span = v.span();
             match v.into_inner() {
                 DeValue::Table(entries) => Some(Section {
                     path: path.to_string(),
+                    schema: schema.clone(),
                     array: false,
                     span: Some(span),
                     entries,
@@ -404,8 +481,15 @@ impl<'i> Section<'i> {
 
     /// An array of tables (`[[key]]`), in file order.
     pub fn sections(&mut self, d: &mut Diags<'_>, key: &'static str) -> Vec<Section<'i>> {
+        self.note(key, Kind::Tables);
         let path = self.key_path(key);
+        let schema = format!("{}[]", join(&self.schema, key));
         let Some(v) = self.take(key) else {
+            if is_recording() {
+                let mut one = Section::absent(path, schema);
+                one.array = true;
+                return vec![one];
+            }
             return Vec::new();
         };
         let span = v.span();
@@ -423,6 +507,7 @@ impl<'i> Section<'i> {
             match item.into_inner() {
                 DeValue::Table(entries) => out.push(Section {
                     path: path.clone(),
+                    schema: schema.clone(),
                     array: true,
                     span: Some(span),
                     entries,
