@@ -421,6 +421,8 @@ async fn settings_made_by_others_are_left_alone() {
             dimension: ScalableDimension::TableWrite,
             min_capacity: 2,
             max_capacity: 7,
+            tags: Default::default(),
+            arn: None,
         })
         .await
         .expect("register");

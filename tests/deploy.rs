@@ -17,6 +17,10 @@ fn iam_actions(op: Op) -> Vec<String> {
     if op == Op::GetFunction {
         actions.push("lambda:ListTags".into());
     }
+    // Tags given at registration are authorised as TagResource as well.
+    if op == Op::RegisterScalableTarget {
+        actions.push("application-autoscaling:TagResource".into());
+    }
     actions
 }
 

@@ -289,6 +289,8 @@ async fn unowned_and_target_tracking_alarms_survive_many_cycles() {
             dimension: ScalableDimension::TableRead,
             min_capacity: 5,
             max_capacity: 100,
+            tags: Default::default(),
+            arn: None,
         })
         .await
         .expect("register");

@@ -228,6 +228,7 @@ faulty!(AutoScalingApi, autoscaling, {
     fn describe_scaling_policies(&self, namespace: ScalableNamespace, resource_id: Option<&str>, next: Option<&str>) -> Page<ObservedScalingPolicy> => DescribeScalingPolicies;
     fn put_scaling_policy(&self, policy: &ScalingPolicy) -> () => PutScalingPolicy;
     fn delete_scaling_policy(&self, name: &str, resource_id: &str, dimension: ScalableDimension) -> () => DeleteScalingPolicy;
+    fn list_tags_for_resource(&self, arn: &str) -> Tags => AasListTagsForResource;
 });
 
 faulty!(EventsApi, events, {

@@ -172,6 +172,8 @@ pub trait AutoScalingApi: Send + Sync {
         resource_id: &str,
         dimension: ScalableDimension,
     ) -> CloudResult<()>;
+    /// The tags of a scalable target, by its ARN.
+    async fn list_tags_for_resource(&self, arn: &str) -> CloudResult<Tags>;
 }
 
 #[async_trait]

@@ -99,6 +99,7 @@ ops! {
     DescribeScalingPolicies => (ApplicationAutoScaling, "DescribeScalingPolicies", false, "application-autoscaling:read"),
     PutScalingPolicy => (ApplicationAutoScaling, "PutScalingPolicy", true, "application-autoscaling:write"),
     DeleteScalingPolicy => (ApplicationAutoScaling, "DeleteScalingPolicy", true, "application-autoscaling:write"),
+    AasListTagsForResource => (ApplicationAutoScaling, "ListTagsForResource", false, "application-autoscaling:read"),
 
     ListRules => (EventBridge, "ListRules", false, "eventbridge:control-plane"),
     PutRule => (EventBridge, "PutRule", true, "eventbridge:control-plane"),

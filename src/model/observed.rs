@@ -52,6 +52,8 @@ pub struct Observed {
     /// Scalable targets in the Lambda namespace for in-scope functions, and in the DynamoDB
     /// namespace for desired tables and their indexes.
     pub scalable_targets: Vec<ScalableTarget>,
+    /// Tags of the scalable targets whose tags were read this cycle, by ARN.
+    pub target_tags: BTreeMap<String, super::Tags>,
     /// Scaling policies on those targets (whoever made them).
     pub scaling_policies: Vec<ObservedScalingPolicy>,
     /// Aliases of the functions whose aliases were read this cycle (critical functions whose
@@ -93,6 +95,7 @@ impl Observed {
             account_concurrency: None,
             scalable_targets: Vec::new(),
             scaling_policies: Vec::new(),
+            target_tags: BTreeMap::new(),
             aliases: BTreeMap::new(),
             rules: BTreeMap::new(),
             rule_targets: BTreeMap::new(),

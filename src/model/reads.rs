@@ -33,6 +33,8 @@ pub enum Read {
         namespace: ScalableNamespace,
         resource_id: String,
     },
+    /// ListTagsForResource of one scalable target, by its ARN: its ownership tag.
+    TargetTags { arn: String },
     /// DescribeScalingPolicies of one scalable resource.
     ScalingPolicies {
         namespace: ScalableNamespace,
@@ -70,6 +72,7 @@ impl Read {
             Read::ScalableTarget { resource_id, .. }
             | Read::ScalingPolicies { resource_id, .. } => resource_id,
             Read::RuleTargets { rule } => rule,
+            Read::TargetTags { arn } => arn,
             Read::Aliases { function }
             | Read::ProvisionedConfigs { function }
             | Read::Policy { function }
@@ -100,6 +103,7 @@ impl Read {
             Read::RuleTargets { .. } => "rule_targets",
             Read::Aliases { .. } => "aliases",
             Read::ProvisionedConfigs { .. } => "provisioned_configs",
+            Read::TargetTags { .. } => "target_tags",
             Read::Policy { .. } => "policy",
             Read::Version { .. } => "version",
             Read::Metrics(_) => "metrics",

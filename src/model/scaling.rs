@@ -68,6 +68,13 @@ pub struct ScalableTarget {
     pub dimension: ScalableDimension,
     pub min_capacity: u32,
     pub max_capacity: u32,
+    /// Desired: the tags to register it with (the ownership tag, recorded atomically with
+    /// its creation). Observed: empty; its tags are read apart (ListTagsForResource).
+    #[serde(default, skip_serializing_if = "super::Tags::is_empty")]
+    pub tags: super::Tags,
+    /// Its ARN, as DescribeScalableTargets reports it; `None` in the desired state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
 }
 
 /// A target-tracking policy on a predefined metric (Lambda and DynamoDB support only these).

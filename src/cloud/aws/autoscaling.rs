@@ -12,7 +12,7 @@ use super::{invalid_input, to_i32, to_u32};
 use crate::cloud::{AutoScalingApi, CloudResult, Op};
 use crate::model::{
     ObservedScalingPolicy, Page, ScalableDimension, ScalableNamespace, ScalableTarget,
-    ScalingPolicy,
+    ScalingPolicy, Tags,
 };
 
 /// The most DescribeScalableTargets accepts as `MaxResults`.
@@ -101,6 +101,8 @@ impl AutoScalingApi for AwsAutoScaling {
                         dimension: ScalableDimension::parse(t.scalable_dimension().as_str())?,
                         min_capacity: to_u32(t.min_capacity()),
                         max_capacity: to_u32(t.max_capacity()),
+                        tags: Default::default(),
+                        arn: t.scalable_target_arn().map(str::to_owned),
                     })
                 })
                 .collect(),
@@ -116,6 +118,15 @@ impl AutoScalingApi for AwsAutoScaling {
             .scalable_dimension(dimension(target.dimension))
             .min_capacity(to_i32(target.min_capacity))
             .max_capacity(to_i32(target.max_capacity))
+            // Ownership recorded with the creation itself: no window in which the target
+            // exists without it. (AWS applies tags only when the target is new.)
+            .set_tags((!target.tags.is_empty()).then(|| {
+                target
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }))
             .send()
             .await
             .map_err(|e| from_sdk(Op::RegisterScalableTarget, e))?;
@@ -208,6 +219,20 @@ impl AutoScalingApi for AwsAutoScaling {
             .await
             .map_err(|e| from_sdk(Op::DeleteScalingPolicy, e))?;
         Ok(())
+    }
+
+    async fn list_tags_for_resource(&self, arn: &str) -> CloudResult<Tags> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| from_sdk(Op::AasListTagsForResource, e))?;
+        Ok(out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
     }
 }
 

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::cloud::{AutoScalingApi, CloudResult, Op};
+use crate::model::Tags;
 use crate::model::{
     ObservedScalingPolicy, Page, ScalableDimension, ScalableNamespace, ScalableTarget,
     ScalingPolicy,
@@ -82,7 +83,9 @@ fn register(cx: &mut Cx<'_>, target: &ScalableTarget) -> CloudResult<()> {
         .iter_mut()
         .find(|t| t.resource_id == target.resource_id && t.dimension == target.dimension);
     if let Some(t) = existing {
-        *t = target.clone();
+        // As AWS: tags apply when the target is new; an update keeps the tags it has.
+        t.min_capacity = target.min_capacity;
+        t.max_capacity = target.max_capacity;
         return scale_into_range(cx, target);
     }
     let ns = target.dimension.namespace();
@@ -102,7 +105,13 @@ fn register(cx: &mut Cx<'_>, target: &ScalableTarget) -> CloudResult<()> {
             ns.as_str()
         )));
     }
-    cx.st.scalable_targets.push(target.clone());
+    let mut created = target.clone();
+    let id = cx.st.new_uuid().replace('-', "");
+    created.arn = Some(format!(
+        "arn:aws:application-autoscaling:{}:{}:scalable-target/{id}",
+        cx.st.region, cx.st.account_id
+    ));
+    cx.st.scalable_targets.push(created);
     cx.st
         .scalable_targets
         .sort_by_key(|t| key(&t.resource_id, t.dimension));
@@ -303,8 +312,25 @@ impl AutoScalingApi for SimAccount {
                 .iter()
                 .filter(|t| t.dimension.namespace() == namespace)
                 .filter(|t| resource_ids.is_empty() || resource_ids.contains(&t.resource_id))
-                .map(|t| (key(&t.resource_id, t.dimension), t.clone()));
+                // DescribeScalableTargets does not return tags.
+                .map(|t| {
+                    let mut t = t.clone();
+                    t.tags.clear();
+                    (key(&t.resource_id, t.dimension), t)
+                });
             paging::page(cx.op, items, next, paging::DESCRIBE_SCALABLE_TARGETS)
+        })
+        .await
+    }
+
+    async fn list_tags_for_resource(&self, arn: &str) -> CloudResult<Tags> {
+        self.call(Op::AasListTagsForResource, |cx| {
+            cx.st
+                .scalable_targets
+                .iter()
+                .find(|t| t.arn.as_deref() == Some(arn))
+                .map(|t| t.tags.clone())
+                .ok_or_else(|| cx.not_found(format!("No scalable target found for {arn}")))
         })
         .await
     }
@@ -392,6 +418,8 @@ mod tests {
             dimension: ScalableDimension::LambdaProvisionedConcurrency,
             min_capacity: 1,
             max_capacity: 20,
+            tags: Default::default(),
+            arn: None,
         }
     }
 
@@ -497,6 +525,8 @@ mod tests {
             dimension: ScalableDimension::TableRead,
             min_capacity: 5,
             max_capacity: 100,
+            tags: Default::default(),
+            arn: None,
         };
         assert!(aas.register_scalable_target(&target).await.is_ok());
         let read = ScalingPolicy {

@@ -47,6 +47,8 @@ pub(super) fn build(
         dimension: DIMENSION,
         min_capacity: min,
         max_capacity: max,
+        tags: super::super::shared::ownership::owner_tags(&desired.ownership),
+        arn: None,
     };
     let policy = ScalingPolicy {
         name: policy_name.clone(),

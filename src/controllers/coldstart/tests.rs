@@ -142,6 +142,8 @@ fn converges_from_empty_with_each_tier() {
                     dimension: ScalableDimension::LambdaProvisionedConcurrency,
                     min_capacity: 1,
                     max_capacity: 10,
+                    tags: tags(&[("managed-by", "trimtab")]),
+                    arn: None,
                 }
             },
         ]
@@ -308,7 +310,7 @@ fn settings_made_by_others_are_untouched() {
         dimension: ScalableDimension::LambdaProvisionedConcurrency,
         min_capacity: 2,
         max_capacity: 4,
-    };
+    tags: Default::default(), arn: None,};
 
     // A target on api's alias that trimtab did not register, with their policy on it.
     let (d, mut o) = setup();

@@ -10,6 +10,32 @@ pub fn may_change(own: &Ownership, marked: bool, adopt_id: &str) -> bool {
     marked || own.adopt.iter().any(|a| a == adopt_id)
 }
 
+/// The ownership tag alone, for resources that take tags at creation.
+pub fn owner_tags(own: &Ownership) -> crate::model::Tags {
+    crate::model::Tags::from([(own.tag_key.clone(), own.tag_value.clone())])
+}
+
+/// Whether tags carry the ownership tag.
+pub fn has_owner_tag(own: &Ownership, tags: &crate::model::Tags) -> bool {
+    tags.get(&own.tag_key) == Some(&own.tag_value)
+}
+
+/// Whether a scalable target is trimtab's: its registration carried the ownership tag (read
+/// back with ListTagsForResource), or trimtab's policy is on it (targets registered before
+/// the tag was recorded at creation). `None`: no policy, and its tags were not read.
+pub fn owns_target(
+    own: &Ownership,
+    observed: &crate::model::Observed,
+    target: &crate::model::ScalableTarget,
+    has_policy: bool,
+) -> Option<bool> {
+    if has_policy {
+        return Some(true);
+    }
+    let arn = target.arn.as_ref()?;
+    observed.target_tags.get(arn).map(|t| has_owner_tag(own, t))
+}
+
 /// Someone else's resource, left alone.
 pub struct Foreign<'a> {
     pub kind: ResourceKind,

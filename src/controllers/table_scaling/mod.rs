@@ -7,9 +7,12 @@
 //!   policy needs its target); targets no longer wanted go in `PHASE_REMOVE`;
 //! - trimtab writes the scalable target and its policy, never the capacity itself: once a table
 //!   is under Application Auto Scaling, the capacity numbers belong to it;
-//! - a target is trimtab's when a policy with trimtab's name is on it (or it is listed in
-//!   `ownership.adopt`); a target someone else registered is left alone, with its policies, and
-//!   so is any policy that does not carry trimtab's name;
+//! - a target is trimtab's when it was registered with the ownership tag (recorded with the
+//!   registration itself, so a crash between the target and its policy leaves a target that is
+//!   still recognisably trimtab's; read back with ListTagsForResource only for a target without
+//!   trimtab's policy), when a policy with trimtab's name is on it (targets registered before
+//!   the tag), or when it is listed in `ownership.adopt`; a target someone else registered is
+//!   left alone, with its policies, and so is any policy that does not carry trimtab's name;
 //! - on-demand tables need nothing (DynamoDB scales them itself), which the plan says;
 //! - the `TargetTracking-*` alarms that come with the policies belong to Application Auto
 //!   Scaling, and nothing here touches them;
@@ -27,7 +30,7 @@ use crate::model::{
 
 use super::shared::aas::{find_policy, find_target, sync_owned};
 use super::shared::names::table_resource_id;
-use super::shared::ownership::{Foreign, may_change};
+use super::shared::ownership::{Foreign, may_change, owner_tags, owns_target};
 use super::{Controller, Cx, EntryCx, Planned, Registered, SettingsCx};
 
 pub use settings::{TableScaling as Settings, TableScalingOverride, defaults};
@@ -81,15 +84,34 @@ impl Controller for TableScaling {
         if !all_read {
             return;
         }
-        for resource_id in ids {
+        let mut policies_read = true;
+        for resource_id in &ids {
             if o.scalable_targets
                 .iter()
-                .any(|t| t.resource_id == resource_id)
+                .any(|t| &t.resource_id == resource_id)
             {
-                reads.now(Read::ScalingPolicies {
+                let read = Read::ScalingPolicies {
                     namespace: ns,
-                    resource_id,
-                });
+                    resource_id: resource_id.clone(),
+                };
+                policies_read &= o.reads.did(&read);
+                reads.now(read);
+            }
+        }
+        if !policies_read {
+            return;
+        }
+        // A target without trimtab's policy: whose is it? Its tags say (a crash between
+        // registering it and putting the policy leaves exactly this).
+        let prefix = &cx.desired.ownership.name_prefix;
+        for t in o.scalable_targets.iter().filter(|t| ids.contains(&t.resource_id)) {
+            let Some(arn) = &t.arn else { continue };
+            let Some((table, index, write)) = split_target(t) else {
+                continue;
+            };
+            let name = table_policy_name(prefix, table, index, write);
+            if find_policy(o, &name, &t.resource_id, t.dimension).is_none() {
+                reads.now(Read::TargetTags { arn: arn.clone() });
             }
         }
     }
@@ -142,6 +164,8 @@ fn wanted(desired: &Desired, table: &TableInfo, s: &Settings) -> Vec<Wanted> {
                     dimension,
                     min_capacity: min,
                     max_capacity: max,
+                    tags: owner_tags(&desired.ownership),
+                    arn: None,
                 },
                 policy: ScalingPolicy {
                     name: table_policy_name(prefix, &table.name, index, write),
@@ -157,6 +181,20 @@ fn wanted(desired: &Desired, table: &TableInfo, s: &Settings) -> Vec<Wanted> {
         }
     }
     out
+}
+
+/// A DynamoDB target's table, index and whether it is the write dimension.
+fn split_target(t: &ScalableTarget) -> Option<(&str, Option<&str>, bool)> {
+    let write = match t.dimension {
+        ScalableDimension::TableRead | ScalableDimension::IndexRead => false,
+        ScalableDimension::TableWrite | ScalableDimension::IndexWrite => true,
+        ScalableDimension::LambdaProvisionedConcurrency => return None,
+    };
+    let rest = t.resource_id.strip_prefix("table/")?;
+    Some(match rest.split_once("/index/") {
+        Some((table, index)) => (table, Some(index), write),
+        None => (rest, None, write),
+    })
 }
 
 /// The index named by a DynamoDB resource id of `table`, or `None` for the table itself;
@@ -240,7 +278,8 @@ fn plan_table(
             w.target.dimension,
         )
         .is_some();
-        let ours = may_change(&desired.ownership, has_policy, &w.id);
+        let owned = live.and_then(|t| owns_target(&desired.ownership, observed, t, has_policy));
+        let ours = may_change(&desired.ownership, owned == Some(true), &w.id);
         match live {
             None => {
                 // One change per resource; the policy needs its target, hence the phases.
@@ -267,12 +306,23 @@ fn plan_table(
                     }],
                 });
             }
+            // Neither trimtab's policy nor tags read: not known whose it is this cycle.
+            Some(_) if !ours && owned.is_none() => plan.refusals.push(crate::model::Refusal {
+                kind: ResourceKind::ScalableTarget,
+                id: w.id.clone(),
+                reason: format!(
+                    "its tags could not be read, so whose it is is not known; left alone this cycle ({why})"
+                ),
+            }),
             Some(_) if !ours => plan.refusals.push(
                 Foreign {
                     kind: ResourceKind::ScalableTarget,
                     id: &w.id,
                     what: "registered by someone else".into(),
-                    evidence: format!("no policy named {} on it", w.policy.name),
+                    evidence: format!(
+                        "no {}={} tag and no policy named {} on it",
+                        desired.ownership.tag_key, desired.ownership.tag_value, w.policy.name
+                    ),
                     left_alone: "it and its policies are left alone",
                     adopt_id: &w.id,
                 }
@@ -300,7 +350,8 @@ fn plan_table(
         }
         let name = table_policy_name(prefix, &table.name, index, write);
         let policy = find_policy(observed, &name, &t.resource_id, t.dimension);
-        if !may_change(&desired.ownership, policy.is_some(), &id) {
+        let owned = owns_target(&desired.ownership, observed, t, policy.is_some());
+        if !may_change(&desired.ownership, owned == Some(true), &id) {
             continue;
         }
         let cause = if on_demand {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::controllers::fixtures::{apply, desired, observed, provisioned_table};
-use crate::model::{ObservedScalingPolicy, Phase, TableEntry};
+use crate::model::{ObservedScalingPolicy, Phase, TableEntry, Tags};
 
 /// The table-scaling controller's plan with the settings in `d`.
 fn plan(d: &Desired, o: &Observed) -> Plan {
@@ -36,14 +36,20 @@ fn summary(plan: &Plan) -> Vec<(ResourceKind, &str, Action, Phase)> {
 }
 
 /// Someone else's target (and policy) on the table's write capacity.
+const THEIR_ARN: &str = "arn:aws:application-autoscaling:eu-west-1:123456789012:scalable-target/0theirs";
+
 fn foreign(mut o: Observed) -> Observed {
     let target = ScalableTarget {
         resource_id: "table/orders".into(),
         dimension: ScalableDimension::TableWrite,
         min_capacity: 1,
         max_capacity: 40,
+        tags: Default::default(),
+        arn: Some(THEIR_ARN.into()),
     };
     o.scalable_targets.push(target);
+    // Read back: no ownership tag on it.
+    o.target_tags.insert(THEIR_ARN.into(), Tags::new());
     o.scaling_policies.push(ObservedScalingPolicy {
         arn: "arn:policy/theirs".into(),
         policy: ScalingPolicy {
@@ -133,6 +139,8 @@ fn converges_from_empty_then_plans_nothing() {
                 dimension: ScalableDimension::TableRead,
                 min_capacity: 5,
                 max_capacity: 1000,
+                tags: Tags::from([("managed-by".into(), "trimtab".into())]),
+                arn: None,
             }
         }]
     );
@@ -357,4 +365,51 @@ fn unknown_and_missing_tables_are_skipped() {
     o.unknown_tables.insert("orders".into());
     o.tables.remove("sessions");
     assert_eq!(plan(&d, &o), Plan::default());
+}
+
+/// A crash between registering a target and putting its policy leaves a target with no
+/// policy: its ownership tag, recorded with the registration, says it is trimtab's, and the
+/// next plan finishes the job. Without the tag (someone else's) it is refused; with its tags
+/// unread, it is left alone without a claim either way.
+#[test]
+fn a_target_left_without_its_policy_is_recognised_by_its_tag() {
+    let (d, mut o) = setup(TableScalingOverride::default());
+    let arn = "arn:aws:application-autoscaling:eu-west-1:123456789012:scalable-target/0crash";
+    o.scalable_targets.push(ScalableTarget {
+        resource_id: "table/orders".into(),
+        dimension: ScalableDimension::TableWrite,
+        min_capacity: 5,
+        max_capacity: 1000,
+        tags: Tags::new(),
+        arn: Some(arn.into()),
+    });
+    let refused = |plan: &Plan| plan.refusals.iter().any(|r| r.id == "table/orders:write");
+    let policy_put = |plan: &Plan| {
+        plan.changes
+            .iter()
+            .any(|c| c.id == "trimtab-ddb-orders-write" && c.action == Action::Create)
+    };
+
+    let unread = self::plan(&d, &o);
+    assert!(refused(&unread) && !policy_put(&unread), "{unread:#?}");
+    assert!(
+        unread
+            .refusals
+            .iter()
+            .any(|r| r.reason.contains("could not be read")),
+        "{unread:#?}"
+    );
+
+    o.target_tags
+        .insert(arn.into(), Tags::from([("managed-by".into(), "trimtab".into())]));
+    let ours = self::plan(&d, &o);
+    assert!(!refused(&ours) && policy_put(&ours), "{ours:#?}");
+    assert!(
+        !ours.changes.iter().any(|c| c.id == "table/orders:write"),
+        "the target itself is as wanted: {ours:#?}"
+    );
+
+    o.target_tags.insert(arn.into(), Tags::from([("team".into(), "data".into())]));
+    let theirs = self::plan(&d, &o);
+    assert!(refused(&theirs) && !policy_put(&theirs), "{theirs:#?}");
 }

@@ -33,6 +33,7 @@ pub(super) enum Delta {
         String,
         CloudResult<Vec<crate::model::ProvisionedConcurrency>>,
     ),
+    TargetTags(String, CloudResult<crate::model::Tags>),
     Policy(String, CloudResult<Vec<Permission>>),
     Version(String, String, CloudResult<crate::model::FunctionSummary>),
     /// The cache's snapshot: every metric read this cycle (and possibly more, asked for
@@ -58,6 +59,7 @@ struct Round {
     rule_targets: Vec<String>,
     aliases: Vec<String>,
     provisioned: Vec<String>,
+    target_tags: Vec<String>,
     permissions: Vec<String>,
     versions: Vec<(String, String)>,
     metrics: Vec<MetricBatch>,
@@ -87,6 +89,7 @@ impl Round {
                 Read::RuleTargets { rule } => r.rule_targets.push(rule),
                 Read::Aliases { function } => r.aliases.push(function),
                 Read::ProvisionedConfigs { function } => r.provisioned.push(function),
+                Read::TargetTags { arn } => r.target_tags.push(arn),
                 Read::Policy { function } => r.permissions.push(function),
                 Read::Version { function, version } => r.versions.push((function, version)),
                 Read::Metrics(m) => r.metrics.push(m),
@@ -112,7 +115,7 @@ impl Observer {
             return Ok(Vec::new());
         }
         let r = Round::new(todo);
-        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p) = tokio::join!(
+        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p, q) = tokio::join!(
             self.read_functions(&r.functions),
             self.read_account(r.account_settings),
             self.read_alarms(desired, &r.alarms),
@@ -129,8 +132,9 @@ impl Observer {
             self.read_versions(&r.versions),
             self.read_dashboards(&r.dashboards),
             self.read_provisioned(&r.provisioned),
+            self.read_target_tags(&r.target_tags),
         );
-        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p])
+        all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p, q])
     }
 
     async fn read_functions(&self, names: &[String]) -> Batch {
@@ -326,6 +330,24 @@ impl Observer {
         Ok(results
             .into_iter()
             .map(|(name, r)| Delta::Aliases(name, r))
+            .collect())
+    }
+
+    async fn read_target_tags(&self, arns: &[String]) -> Batch {
+        let aas = &self.cloud.autoscaling;
+        let results = call_each(
+            &self.gov,
+            Op::AasListTagsForResource,
+            arns.iter().cloned(),
+            |arn| {
+                let aas = aas.clone();
+                async move { aas.list_tags_for_resource(&arn).await }
+            },
+        )
+        .await;
+        Ok(results
+            .into_iter()
+            .map(|(arn, r)| Delta::TargetTags(arn, r))
             .collect())
     }
 

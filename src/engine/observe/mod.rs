@@ -270,6 +270,17 @@ impl Observer {
             Delta::Aliases(function, Ok(aliases)) => {
                 o.aliases.insert(function, aliases);
             }
+            Delta::TargetTags(arn, Ok(tags)) => {
+                o.target_tags.insert(arn, tags);
+            }
+            // Deregistered since it was described: no tags, and nothing to own.
+            Delta::TargetTags(arn, Err(e)) if e.kind == ErrorKind::NotFound => {
+                o.target_tags.insert(arn, crate::model::Tags::new());
+            }
+            // Unread: its ownership stays unknown, and the controllers leave it alone.
+            Delta::TargetTags(arn, Err(e)) => {
+                tracing::warn!(arn, error = %error_chain(&e), "cannot read a scalable target's tags; leaving it alone this cycle");
+            }
             Delta::ProvisionedConfigs(function, Ok(configs)) => {
                 o.provisioned.insert(function, configs);
             }
