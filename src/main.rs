@@ -93,6 +93,16 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Exit 0 when the daemon's /healthz answers 200: the container's health check (the image
+    /// has no curl). Liveness only; see the README for what to alert on.
+    Healthcheck {
+        /// The daemon's address.
+        #[arg(long, default_value = "127.0.0.1:9090", env = "TRIMTAB_HEALTHCHECK")]
+        addr: SocketAddr,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
     /// Print a JSON Schema of the config file, for editors (taplo, Even Better TOML) and
     /// checks. Reads nothing, touches nothing.
     Schema,
@@ -271,6 +281,13 @@ async fn main() -> ExitCode {
         },
         Command::Plan { config, output } => plan_or_apply(&config, output, Mode::Plan, false).await,
         Command::Cost { config, output } => plan_or_apply(&config, output, Mode::Cost, false).await,
+        Command::Healthcheck { addr, timeout } => match trimtab::server::probe(addr, timeout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("unhealthy: {why}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
         Command::Schema => {
             let schema = trimtab::config::schema::schema();
             match serde_json::to_string_pretty(&schema) {

@@ -49,16 +49,101 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
         .map_err(|source| ServerError::Bind { addr, source })
 }
 
+/// What a connection may take. The defaults keep the endpoints answering under a flood of
+/// idle or slow connections: a client that has not sent its request headers within
+/// `header_read` is cut off, every connection is closed after `lifetime` (Prometheus and the
+/// ECS agent reconnect), and past `max_connections` new connections are closed at once rather
+/// than holding file descriptors the health check needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read: std::time::Duration,
+    pub lifetime: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read: std::time::Duration::from_secs(5),
+            lifetime: std::time::Duration::from_secs(60),
+            max_connections: 64,
+        }
+    }
+}
+
 pub async fn serve(
     listener: TcpListener,
     status: StatusBoard,
     telemetry: Telemetry,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    axum::serve(listener, router(status, telemetry))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(ServerError::Serve)
+    serve_with(
+        listener,
+        router(status, telemetry),
+        Limits::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` fires, then lets requests in
+/// flight finish (a connection outlives the shutdown by at most `header_read`).
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: wait a moment rather than spin.
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(
+                limit = limits.max_connections,
+                "HTTP connection limit reached; closing a new connection"
+            );
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let stop = shutdown.clone();
+        connections.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read)
+                .serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let lifetime = tokio::time::sleep(limits.lifetime);
+            let done = tokio::select! {
+                _ = conn.as_mut() => true,
+                () = lifetime => false,
+                () = stop.cancelled() => false,
+            };
+            if !done {
+                // The request in flight, if any, completes; an idle connection closes now.
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(limits.header_read, conn).await;
+            }
+            drop(slot);
+        });
+    }
+    connections.close();
+    connections.wait().await;
+    Ok(())
 }
 
 async fn healthz(State(s): State<AppState>) -> Response {
@@ -118,6 +203,29 @@ async fn status_json(State(s): State<AppState>) -> Response {
             format!("status: {e}"),
         )
             .into_response(),
+    }
+}
+
+/// One `GET /healthz` to a daemon, with a deadline: `Ok` on 200. For `trimtab healthcheck`,
+/// the container's health check; a plain blocking request needs no HTTP client.
+pub fn probe(addr: SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("connecting to {addr}: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("sending: {e}"))?;
+    let mut head = [0u8; 64];
+    let n = s.read(&mut head).map_err(|e| format!("reading: {e}"))?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    let status = line.lines().next().unwrap_or("");
+    if status.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(format!("/healthz answered {status:?}"))
     }
 }
 

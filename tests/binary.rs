@@ -888,6 +888,13 @@ fn run_serves_reloads_and_stops_cleanly() {
     daemon.wait_status("/readyz", 200);
     let (code, body) = daemon.get("/healthz").expect("GET /healthz");
     assert_eq!(code, 200, "/healthz: {body}");
+    // The container's health check: the binary probes itself (the image has no curl).
+    let addr = format!("127.0.0.1:{}", daemon.port);
+    let probe = run(&["healthcheck", "--addr", &addr]);
+    assert_eq!(probe.code, Some(0), "{}", probe.stderr);
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let probe = run(&["healthcheck", "--addr", &nobody, "--timeout", "1s"]);
+    assert_eq!(probe.code, Some(1), "{}", probe.stderr);
     let metrics = daemon.wait_metric("trimtab_cycles_total{outcome=\"success\"}", |v| v >= 1.0);
     assert_eq!(
         metric(&metrics, "trimtab_config_generation"),

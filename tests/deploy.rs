@@ -100,3 +100,42 @@ fn grafana_dashboard_queries_only_metrics_trimtab_exports() {
     }
     assert!(queried >= 20, "{queried}");
 }
+
+/// The container can't hurt an account by accident and runs as ECS expects: the config baked
+/// into the image is the simulated demo kept in memory (what the Dockerfile makes of
+/// config/demo.toml), the root filesystem is read-only, and the health check is the binary
+/// probing /healthz (liveness), not /readyz.
+#[test]
+fn the_container_is_safe_by_default_and_checks_its_own_health() {
+    let read = |rel: &str| {
+        std::fs::read_to_string(format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))).expect(rel)
+    };
+    let dockerfile = read("Dockerfile");
+    assert!(
+        dockerfile.contains("sed '/^state_file/d' /tmp/demo.toml > /etc/trimtab/trimtab.toml"),
+        "the baked config is the demo without its state file"
+    );
+    assert!(
+        !dockerfile.contains("example.toml"),
+        "no real-account config baked in"
+    );
+    let baked: String = read("config/demo.toml")
+        .lines()
+        .filter(|l| !l.starts_with("state_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let desired =
+        trimtab::config::parse(&baked, "trimtab.toml").expect("the baked config is valid");
+    assert_eq!(desired.cloud.backend, trimtab::model::Backend::Simulated);
+    assert_eq!(
+        desired.cloud.simulated.state_file, None,
+        "writes nothing to disk"
+    );
+    assert!(dockerfile.contains(r#"CMD ["/usr/local/bin/trimtab", "healthcheck""#));
+
+    let template = read("deploy/trimtab.yaml");
+    assert!(template.contains("ReadonlyRootFilesystem: true"));
+    assert!(template.contains(
+        r#"Command: ["CMD", "/usr/local/bin/trimtab", "healthcheck", "--addr", "127.0.0.1:9090"]"#
+    ));
+}
