@@ -60,6 +60,7 @@ pub struct Telemetry {
     pub config_reloads: IntCounterVec,
     pub config_generation: IntGauge,
     pub ready: IntGauge,
+    pub leader: IntGauge,
     pub limiter_wait: CounterVec,
     pub rightsizing_functions: IntGaugeVec,
     pub rightsizing_saving: GaugeVec,
@@ -192,6 +193,10 @@ impl Telemetry {
                 "trimtab_ready",
                 "1 once the first observation of the account has succeeded.",
             )?,
+            leader: IntGauge::new(
+                "trimtab_leader",
+                "1 while this process may write to the account (it holds the [lease], or runs without one); 0 on a standby, which observes and plans but writes nothing.",
+            )?,
             limiter_wait: CounterVec::new(
                 Opts::new(
                     "trimtab_rate_limiter_wait_seconds_total",
@@ -249,6 +254,7 @@ impl Telemetry {
         r.register(Box::new(t.config_reloads.clone()))?;
         r.register(Box::new(t.config_generation.clone()))?;
         r.register(Box::new(t.ready.clone()))?;
+        r.register(Box::new(t.leader.clone()))?;
         r.register(Box::new(t.limiter_wait.clone()))?;
         r.register(Box::new(t.rightsizing_functions.clone()))?;
         r.register(Box::new(t.rightsizing_saving.clone()))?;

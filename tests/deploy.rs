@@ -135,6 +135,20 @@ fn the_container_is_safe_by_default_and_checks_its_own_health() {
 
     let template = read("deploy/trimtab.yaml");
     assert!(template.contains("ReadonlyRootFilesystem: true"));
+    // The lease: its own table, the only item writes granted, scoped to that table.
+    let lease = template
+        .split("- Sid: Lease")
+        .nth(1)
+        .expect("a Lease statement");
+    let lease: String = lease.lines().take(5).collect::<Vec<_>>().join("\n");
+    assert!(
+        lease.contains("Resource: !GetAtt LeaseTable.Arn"),
+        "{lease}"
+    );
+    assert!(
+        template.contains("MinimumHealthyPercent: 100"),
+        "a rolling deployment"
+    );
     assert!(template.contains(
         r#"Command: ["CMD", "/usr/local/bin/trimtab", "healthcheck", "--addr", "127.0.0.1:9090"]"#
     ));

@@ -693,3 +693,21 @@ async fn status_shows_the_inventory_and_marks_resolved_errors() {
     board.cycle_completed(&h.cycle().await);
     assert!(board.snapshot().recent_errors.is_empty());
 }
+
+/// The fence: with the leader lease not held, the executor makes no write at all, and each
+/// change says why.
+#[tokio::test]
+async fn without_the_lease_no_write_is_made() {
+    let mut h = Harness::new(BASE);
+    let closed = trimtab::engine::apply::WriteGate(Arc::new(|| false));
+    h.engine = h.fresh_engine().with_write_gate(closed);
+    h.sim.reset_counters();
+    let r = h.cycle().await;
+    assert!(!r.plan.changes.is_empty());
+    assert_eq!(h.sim.counters().write_calls(), 0);
+    assert_eq!(r.apply.failed(), r.plan.changes.len());
+    assert!(r.apply.outcomes.iter().all(|o| matches!(
+        &o.outcome,
+        trimtab::engine::apply::Outcome::Failed { error } if error.contains("lease is not held")
+    )));
+}

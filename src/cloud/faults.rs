@@ -244,6 +244,8 @@ faulty!(EventsApi, events, {
 
 faulty!(DynamoDbApi, dynamodb, {
     fn describe_table(&self, name: &str) -> TableInfo => DescribeTable;
+    fn acquire_lease(&self, table: &str, name: &str, holder: &str, now_ms: u64, expires_ms: u64) -> Option<u64> => AcquireLease;
+    fn release_lease(&self, table: &str, name: &str, holder: &str) -> () => ReleaseLease;
 });
 
 faulty!(SnsApi, sns, {

@@ -203,6 +203,21 @@ pub trait EventsApi: Send + Sync {
 pub trait DynamoDbApi: Send + Sync {
     /// `NotFound` when the table does not exist.
     async fn describe_table(&self, name: &str) -> CloudResult<TableInfo>;
+    /// Takes or renews the lease `name` in `table` for `holder` until `expires_ms` (Unix ms),
+    /// if it is free, expired at `now_ms`, or already `holder`'s: one conditional UpdateItem.
+    /// `Some(token)`: held, with the lease's token (bumped at every write); `None`: another
+    /// holder has it.
+    async fn acquire_lease(
+        &self,
+        table: &str,
+        name: &str,
+        holder: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> CloudResult<Option<u64>>;
+    /// Gives the lease up if `holder` has it (a conditional UpdateItem expiring it now, so the
+    /// token keeps counting up); otherwise does nothing.
+    async fn release_lease(&self, table: &str, name: &str, holder: &str) -> CloudResult<()>;
 }
 
 #[async_trait]

@@ -111,6 +111,10 @@ ops! {
     EventsTagResource => (EventBridge, "TagResource", true, "eventbridge:control-plane"),
 
     DescribeTable => (DynamoDb, "DescribeTable", false, "dynamodb:DescribeTable"),
+    // The leader lease: items in trimtab's own table, not a change to the managed account (so
+    // not counted as its writes, nor stopped by a crash point).
+    AcquireLease => (DynamoDb, "UpdateItem", false, "dynamodb:lease"),
+    ReleaseLease => (DynamoDb, "UpdateItem", false, "dynamodb:lease"),
 
     ListTopics => (Sns, "ListTopics", false, "sns:ListTopics"),
     CreateTopic => (Sns, "CreateTopic", true, "sns:CreateTopic"),
@@ -143,6 +147,9 @@ pub fn aws_quota(bucket: &str) -> f64 {
         "application-autoscaling:read" | "application-autoscaling:write" => 10.0,
         "eventbridge:control-plane" => 50.0,
         "dynamodb:DescribeTable" => 10.0,
+        // Item writes on a small on-demand table: thousands a second; a lease makes a few a
+        // minute.
+        "dynamodb:lease" => 100.0,
         _ => 10.0,
     }
 }

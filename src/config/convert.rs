@@ -124,7 +124,39 @@ pub(crate) fn desired(d: &mut Diags<'_>, parts: Parts) -> Desired {
         control_plane_budget,
         prices: prices(d, &tail.prices, &region),
         controllers,
+        lease: lease(d, &tail.lease),
     }
+}
+
+fn lease(d: &mut Diags<'_>, raw: &super::raw::RawLease) -> Option<crate::model::LeaseSettings> {
+    let table = check::text(d, &raw.table, check::is_table_name, |s| {
+        format!(
+            "`lease.table` \"{s}\" is not a DynamoDB table name (3 to 255 letters, digits, `_`, `-` or `.`)"
+        )
+    });
+    let name = check::text(
+        d,
+        &raw.name,
+        |s| !s.is_empty() && s.len() <= 255,
+        |s| format!("`lease.name` must be 1 to 255 characters, found \"{s}\""),
+    );
+    // Renewed every third of it: long enough for a slow AWS call, short enough for a quick
+    // takeover.
+    let ttl = check::duration(
+        d,
+        &raw.ttl,
+        "lease.ttl",
+        Duration::from_secs(6),
+        Duration::from_secs(600),
+    );
+    raw.enabled
+        .as_ref()
+        .is_some_and(|e| *e.get_ref())
+        .then(|| crate::model::LeaseSettings {
+            table: table.unwrap_or_else(|| defaults::LEASE_TABLE.to_string()),
+            name: name.unwrap_or_else(|| defaults::LEASE_NAME.to_string()),
+            ttl: ttl.unwrap_or(defaults::LEASE_TTL),
+        })
 }
 
 /// The defaults (us-east-1 list prices), then `[prices]`, then `[prices.regions.<region>]` of

@@ -56,3 +56,8 @@ pub const SIM_PEAK_UNITS: f64 = 1.0;
 /// A tenth of the account's shared 15 req/s Lambda control plane (1.5 req/s): the rest is the
 /// operator's deployments'.
 pub const CONTROL_PLANE_BUDGET: f64 = 0.10;
+
+/// `[lease]`: the table the deployment creates, the lease's key, and how long it holds.
+pub const LEASE_TABLE: &str = "trimtab-lease";
+pub const LEASE_NAME: &str = "trimtab";
+pub const LEASE_TTL: Duration = Duration::from_secs(30);

@@ -42,11 +42,19 @@ pub(crate) struct RawHead {
 
 /// The framework's sections after the controllers'.
 pub(crate) struct RawTail {
+    pub lease: RawLease,
     pub observe: RawObserve,
     pub executor: RawExecutor,
     pub control_plane_budget: Opt<f64>,
     pub prices: RawPrices,
     pub simulated: RawSimulated,
+}
+
+pub(crate) struct RawLease {
+    pub enabled: Opt<bool>,
+    pub table: Opt<String>,
+    pub name: Opt<String>,
+    pub ttl: Opt<Duration>,
 }
 
 pub(crate) struct RawCloud {
@@ -220,6 +228,14 @@ pub(crate) fn read_tail(sections: &mut Sections<'_>, d: &mut Diags<'_>) -> RawTa
         tag_cache_ttl: s.duration(d, "tag_cache_ttl"),
     };
 
+    let s = sections.get(d, "lease");
+    let lease = RawLease {
+        enabled: s.bool(d, "enabled"),
+        table: s.string(d, "table"),
+        name: s.string(d, "name"),
+        ttl: s.duration(d, "ttl"),
+    };
+
     let s = sections.get(d, "executor");
     let executor = RawExecutor {
         concurrency: s.int(d, "concurrency"),
@@ -249,6 +265,7 @@ pub(crate) fn read_tail(sections: &mut Sections<'_>, d: &mut Diags<'_>) -> RawTa
     let simulated = read_simulated(sections.get(d, "simulated"), d);
 
     RawTail {
+        lease,
         observe,
         executor,
         control_plane_budget,

@@ -74,6 +74,7 @@ pub fn desired() -> Desired {
         executor: ExecutorSettings::default(),
         control_plane_budget: crate::config::defaults::CONTROL_PLANE_BUDGET,
         prices: Prices::default(),
+        lease: None,
         controllers: registry::Settings {
             notifications: notifications::Settings::Managed {
                 name: "alerts".into(),

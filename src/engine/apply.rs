@@ -89,6 +89,17 @@ pub struct Executor {
     tags: Arc<TagCache>,
     /// ARNs of topics created during this apply, for subscriptions planned before they existed.
     created_topics: Mutex<BTreeMap<String, String>>,
+    gate: Option<WriteGate>,
+}
+
+/// Whether writes may go ahead now (the leader lease is held).
+#[derive(Clone)]
+pub struct WriteGate(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for WriteGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteGate")
+    }
 }
 
 fn outcome_of(change: &Change, result: &CloudResult<()>) -> ChangeOutcome {
@@ -120,6 +131,25 @@ impl Executor {
             heartbeat,
             tags,
             created_topics: Mutex::new(BTreeMap::new()),
+            gate: None,
+        }
+    }
+
+    pub fn set_gate(&mut self, gate: WriteGate) {
+        self.gate = Some(gate);
+    }
+
+    /// `Err` once the gate is shut: the write is not made (the error names the lease, the
+    /// precondition that failed).
+    fn gate_open(&self) -> CloudResult<()> {
+        match &self.gate {
+            Some(gate) if !(gate.0)() => Err(CloudError::new(
+                crate::cloud::ErrorKind::Other,
+                Op::AcquireLease,
+                "the leader lease is not held: this process writes nothing (another replica may be the writer)",
+            )
+            .with_code("LeaseLost")),
+            _ => Ok(()),
         }
     }
 
@@ -159,10 +189,14 @@ impl Executor {
                 }
                 let names: Vec<String> = batch.iter().map(|c| c.id.clone()).collect();
                 let cw = &self.cloud.cloudwatch;
-                let result = self
-                    .gov
-                    .call(Op::DeleteAlarms, || cw.delete_alarms(&names))
-                    .await;
+                let result = match self.gate_open() {
+                    Ok(()) => {
+                        self.gov
+                            .call(Op::DeleteAlarms, || cw.delete_alarms(&names))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
                 for change in batch {
                     let r = result.as_ref().map(|_| ()).map_err(clone_error);
                     self.record(change, &r);
@@ -201,6 +235,7 @@ impl Executor {
 
     async fn run_change(&self, change: &Change) -> CloudResult<()> {
         for write in &change.writes {
+            self.gate_open()?;
             self.run_write(write).await?;
             // Remember the tags just written, so the next observation need not read them back.
             match write {

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod governor;
+pub mod lease;
 pub mod observe;
 pub mod render;
 pub mod runtime;
@@ -183,6 +184,13 @@ impl Engine {
     pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
         self.executor.set_heartbeat(heartbeat.clone());
         self.heartbeat = heartbeat;
+        self
+    }
+
+    /// Writes go ahead only while `gate` says so (the leader lease is held): checked before
+    /// every write, so a process that lost its lease stops before its next write.
+    pub fn with_write_gate(mut self, gate: apply::WriteGate) -> Self {
+        self.executor.set_gate(gate);
         self
     }
 

@@ -192,6 +192,8 @@ struct Daemon {
     engine: Engine,
     /// The earliest next look the last cycle's controllers asked for.
     requeue: Option<Duration>,
+    /// The leader lease, with `[lease]`; without it this process is the only writer.
+    lease: Option<Arc<super::lease::Lease>>,
 }
 
 impl Daemon {
@@ -247,6 +249,27 @@ impl Daemon {
     async fn cycle(&mut self, cancel: &CancellationToken) {
         let started = self.clock.now();
         let wall = std::time::Instant::now();
+        if let Some(lease) = &self.lease
+            && !lease.holds()
+        {
+            // A standby: observe and plan, so /status and /metrics show the account, and
+            // write nothing.
+            match self.engine.plan(&self.desired).await {
+                Ok((_, plan)) => {
+                    tracing::info!(
+                        planned = plan.changes.len(),
+                        "standby: planned, not applied (another replica holds the lease)"
+                    );
+                    self.status.standby(&plan, started, wall.elapsed());
+                }
+                Err(e) => {
+                    let message = error_chain(&e);
+                    tracing::error!(error = %message, "standby: observing failed");
+                    self.status.cycle_failed(started, wall.elapsed(), message);
+                }
+            }
+            return;
+        }
         let cycle = self.engine.cycle(&self.desired, cancel);
         tokio::pin!(cycle);
         let grace = self.opts.grace;
@@ -320,13 +343,52 @@ pub async fn run(
 
     let _watcher = watch_config(&opts.config_path, reload_tx);
 
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         account.cloud.clone(),
         clock.clone(),
         telemetry.clone(),
         &desired,
     )
     .with_heartbeat(heartbeat.clone());
+    // One writer among replicas: with `[lease]`, writes wait for the lease (checked before each
+    // one), renewed in the background every third of its TTL.
+    let lease_stop = CancellationToken::new();
+    let lease = match &desired.lease {
+        None => {
+            telemetry.leader.set(1);
+            status.set_role("single");
+            None
+        }
+        Some(settings) => {
+            let lease = Arc::new(super::lease::Lease::new(
+                account.cloud.clone(),
+                engine.governor().clone(),
+                settings.clone(),
+                telemetry.clone(),
+            ));
+            let held = lease.renew(clock.as_ref()).await;
+            tracing::info!(holder = lease.holder(), table = %settings.table, held, "leader election on a DynamoDB lease");
+            let gate = lease.clone();
+            engine =
+                engine.with_write_gate(super::apply::WriteGate(Arc::new(move || gate.holds())));
+            let keeper = lease.clone();
+            let (clock, stop) = (clock.clone(), lease_stop.clone());
+            let board = status.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = keeper.keep(clock.as_ref(), stop.clone()) => {}
+                    () = async {
+                        loop {
+                            board.set_role(if keeper.holds() { "leader" } else { "standby" });
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    } => {}
+                }
+            });
+            status.set_role(if held { "leader" } else { "standby" });
+            Some(lease)
+        }
+    };
     let mut daemon = Daemon {
         loaded_text: config::read_text(&opts.config_path).ok(),
         opts,
@@ -338,6 +400,7 @@ pub async fn run(
         generation: 1,
         engine,
         requeue: None,
+        lease,
     };
 
     while !cancel.is_cancelled() {
@@ -377,6 +440,10 @@ pub async fn run(
                 }
             }
         }
+    }
+    lease_stop.cancel();
+    if let Some(lease) = &daemon.lease {
+        lease.release().await;
     }
     tracing::info!("stopped");
     server_stop.cancel();

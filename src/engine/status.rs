@@ -117,6 +117,8 @@ pub struct KindInventory {
 #[derive(Debug, Clone, Serialize)]
 pub struct Identity {
     pub version: &'static str,
+    /// `single` (no `[lease]`), `leader` (holds it: the writer) or `standby` (writes nothing).
+    pub role: String,
     pub backend: String,
     pub region: String,
     pub account: Option<String>,
@@ -287,6 +289,7 @@ impl StatusBoard {
                 errors: VecDeque::new(),
                 identity: Identity {
                     version: env!("CARGO_PKG_VERSION"),
+                    role: "single".into(),
                     backend: String::new(),
                     region: String::new(),
                     account: None,
@@ -316,6 +319,41 @@ impl StatusBoard {
         let mut s = self.write();
         s.identity.backend = format!("{backend:?}").to_lowercase();
         s.identity.region = region.to_string();
+    }
+
+    pub fn set_role(&self, role: &str) {
+        let mut s = self.write();
+        if s.identity.role != role {
+            s.identity.role = role.to_string();
+        }
+    }
+
+    /// A standby's cycle: what the writer would do, shown; nothing applied.
+    pub fn standby(&self, plan: &crate::model::Plan, started_at: SystemTime, duration: Duration) {
+        let now = self.clock.now();
+        let mut s = self.write();
+        s.ready = true;
+        s.last_completed = Some(now);
+        s.last_cycle = Some(CycleSummary {
+            started_at: rfc3339(started_at),
+            duration_ms: duration.as_millis() as u64,
+            outcome: "standby".into(),
+            planned: plan.changes.len(),
+            applied: 0,
+            failed: 0,
+            skipped: 0,
+            functions_in_scope: 0,
+            alarms_observed: 0,
+            error: None,
+        });
+        Self::remember_cycle(&mut s);
+        s.last_plan = plan.changes.iter().map(ChangeSummary::from).collect();
+        s.pending = s.last_plan.clone();
+        s.refusals = plan.refusals.clone();
+        s.notes = plan.notes.clone();
+        if plan.cost.is_some() {
+            s.cost = plan.cost.clone();
+        }
     }
 
     pub fn record_error(&self, context: impl Into<String>, message: impl Into<String>) {

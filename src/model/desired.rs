@@ -39,6 +39,19 @@ pub struct Desired {
     pub prices: Prices,
     /// Every controller's own settings, one field per registered controller.
     pub controllers: registry::Settings,
+    /// Leader election between replicas (`[lease]`); `None`: this process is the only writer.
+    pub lease: Option<LeaseSettings>,
+}
+
+/// A lease in a DynamoDB table of the account: one writer among replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseSettings {
+    /// The table (partition key `pk`, a string), created by the deployment.
+    pub table: String,
+    /// The lease's key: replicas managing the same account share it.
+    pub name: String,
+    /// How long a lease holds without renewal; renewed every third of it.
+    pub ttl: Duration,
 }
 
 /// Prices in US dollars (us-east-1 list prices by default).

@@ -32,6 +32,78 @@ impl DynamoDbApi for AwsDynamoDb {
         let table = out.table().ok_or_else(|| missing(OP, "Table"))?;
         table_info(table)
     }
+
+    async fn acquire_lease(
+        &self,
+        table: &str,
+        name: &str,
+        holder: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> CloudResult<Option<u64>> {
+        use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+        const OP: Op = Op::AcquireLease;
+        let n = |v: u64| AttributeValue::N(v.to_string());
+        let result = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(name.to_owned()))
+            .update_expression("SET holder = :me, expires_ms = :exp ADD #token :one")
+            .condition_expression("attribute_not_exists(pk) OR holder = :me OR expires_ms < :now")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":me", AttributeValue::S(holder.to_owned()))
+            .expression_attribute_values(":exp", n(expires_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let token = out
+                    .attributes()
+                    .and_then(|a| a.get("token"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| missing(OP, "Attributes.token"))?;
+                Ok(Some(token))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(from_sdk(OP, e)),
+        }
+    }
+
+    async fn release_lease(&self, table: &str, name: &str, holder: &str) -> CloudResult<()> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let result = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(name.to_owned()))
+            .update_expression("SET expires_ms = :zero")
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", AttributeValue::S(holder.to_owned()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else holds it now: nothing of ours to give up.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(from_sdk(Op::ReleaseLease, e)),
+        }
+    }
 }
 
 fn table_info(table: &TableDescription) -> CloudResult<TableInfo> {

@@ -28,6 +28,47 @@ impl DynamoDbApi for SimAccount {
         })
         .await
     }
+
+    /// Any table name serves: the lease table is trimtab's own, not a seeded application table.
+    async fn acquire_lease(
+        &self,
+        table: &str,
+        name: &str,
+        holder: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> CloudResult<Option<u64>> {
+        let key = format!("{table}/{name}");
+        self.call(Op::AcquireLease, |cx| {
+            let free = cx
+                .st
+                .leases
+                .get(&key)
+                .is_none_or(|(h, exp, _)| h == holder || *exp < now_ms);
+            if !free {
+                return Ok(None);
+            }
+            let token = cx.st.leases.get(&key).map_or(0, |l| l.2) + 1;
+            cx.st
+                .leases
+                .insert(key, (holder.to_string(), expires_ms, token));
+            Ok(Some(token))
+        })
+        .await
+    }
+
+    async fn release_lease(&self, table: &str, name: &str, holder: &str) -> CloudResult<()> {
+        let key = format!("{table}/{name}");
+        self.call(Op::ReleaseLease, |cx| {
+            if let Some(l) = cx.st.leases.get_mut(&key)
+                && l.0 == holder
+            {
+                l.1 = 0;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

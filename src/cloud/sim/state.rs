@@ -50,6 +50,9 @@ pub struct SimState {
     pub custom_metrics: MetricStore,
     /// Source of the unique ids AWS would generate (policy and subscription uuids).
     pub next_id: u64,
+    /// Items of lease tables: (table, name) → (holder, expires at Unix ms, token).
+    #[serde(default)]
+    pub leases: BTreeMap<String, (String, u64, u64)>,
 }
 
 /// A Lambda function with everything AWS scopes to it, plus its traffic model.
@@ -271,6 +274,7 @@ impl SimState {
             tables: BTreeMap::new(),
             custom_metrics: MetricStore::default(),
             next_id: 1,
+            leases: BTreeMap::new(),
         }
     }
 

@@ -725,3 +725,22 @@ t.toml:6:24: `prices.regions.eu-west-1.lambda_gb_second_x86` must be greater tha
 t.toml:7:1: unknown key `lambda_gb_second` in [prices.regions.eu-west-1]; did you mean `lambda_gb_second_x86`?"
     );
 }
+
+#[test]
+fn the_lease_is_off_by_default_and_checked_when_on() {
+    let sim = "[cloud]\nbackend = \"simulated\"\n";
+    assert_eq!(super::ok(sim).lease, None);
+    let on = super::ok(&format!("{sim}[lease]\nenabled = true\n")).lease.unwrap();
+    assert_eq!(
+        (on.table.as_str(), on.name.as_str(), on.ttl),
+        ("trimtab-lease", "trimtab", std::time::Duration::from_secs(30))
+    );
+    assert_eq!(
+        super::errors(&format!(
+            "{sim}[lease]\nenabled = true\ntable = \"x\"\nttl = \"2s\"\n"
+        )),
+        "\
+t.toml:5:9: `lease.table` \"x\" is not a DynamoDB table name (3 to 255 letters, digits, `_`, `-` or `.`)
+t.toml:6:7: `lease.ttl` must be between 6s and 10m, found 2s"
+    );
+}
