@@ -111,8 +111,17 @@ pub(crate) fn number(
     if b.contains(x) {
         Some(x)
     } else {
-        out_of_range(d, &v.span(), path, &b, &x.to_string());
+        out_of_range(d, &v.span(), path, &b, &shown(d.source(&v.span())));
         None
+    }
+}
+
+/// A value as written, cut short if long (a 10 MB value must not flood the message).
+pub(crate) fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}… ({} characters)", &text[..end], text.chars().count()),
+        None => text.to_string(),
     }
 }
 
@@ -177,7 +186,8 @@ pub(crate) fn text(
     if valid(v.get_ref()) {
         Some(v.get_ref().clone())
     } else {
-        d.error(&v.span(), message(v.get_ref()));
+        // A long value is shown cut short.
+        d.error(&v.span(), message(&shown(v.get_ref())));
         None
     }
 }
@@ -243,14 +253,89 @@ pub(crate) fn schedule_problem(s: &str) -> Option<String> {
         };
     }
     if let Some(body) = s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')) {
-        let fields = body.split_whitespace().count();
-        return (fields != 6).then(|| {
-            format!(
-                "has {fields} fields: a cron expression has 6 (minutes hours day-of-month month day-of-week year)"
-            )
-        });
+        let fields: Vec<&str> = body.split_whitespace().collect();
+        if fields.len() != 6 {
+            return Some(format!(
+                "has {} fields: a cron expression has 6 (minutes hours day-of-month month day-of-week year)",
+                fields.len()
+            ));
+        }
+        return cron_problem(&fields);
     }
     Some(format!("is not a schedule expression: {FORMS}"))
+}
+
+/// What EventBridge would reject in a six-field cron expression: each field's values and
+/// ranges, names of months and days, and `?` in exactly one of day-of-month and day-of-week.
+fn cron_problem(fields: &[&str]) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    // (name, lowest, highest, names, extra wildcards)
+    let spec: [(&str, u32, u32, &[&str], &str); 6] = [
+        ("minutes", 0, 59, &[], ""),
+        ("hours", 0, 23, &[], ""),
+        ("day-of-month", 1, 31, &[], "?LW"),
+        ("month", 1, 12, &MONTHS, ""),
+        ("day-of-week", 1, 7, &DAYS, "?L#"),
+        ("year", 1970, 2199, &[], ""),
+    ];
+    let value = |v: &str, lo: u32, hi: u32, names: &[&str]| -> bool {
+        let v = v.trim_end_matches(['L', 'W']);
+        let v = v.split('#').next().unwrap_or(v);
+        v.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n))
+            || names.contains(&v.to_ascii_uppercase().as_str())
+            || (v.is_empty() && lo == 1)
+    };
+    for (field, (name, lo, hi, names, extra)) in fields.iter().zip(spec) {
+        let ok = field.split(',').all(|part| {
+            if part == "*" || (part.len() == 1 && extra.contains(part)) {
+                return true;
+            }
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            let step_ok = step.is_none_or(|s| s.parse::<u32>().is_ok_and(|n| n >= 1));
+            let range_ok = range == "*"
+                || match range.split_once('-') {
+                    Some((a, b)) => value(a, lo, hi, names) && value(b, lo, hi, names),
+                    None => value(range, lo, hi, names),
+                };
+            step_ok && range_ok && !range.is_empty()
+        });
+        if !ok {
+            return Some(format!(
+                "has an invalid {name} field \"{field}\" ({lo}-{hi}{}, `*`, `,`, `-`, `/`{})",
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" or {}-{}", names[0], names[names.len() - 1])
+                },
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {}",
+                        extra
+                            .chars()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                }
+            ));
+        }
+    }
+    let (dom, dow) = (fields[2], fields[4]);
+    if (dom == "?") == (dow == "?") {
+        return Some(
+            "must have `?` in exactly one of day-of-month and day-of-week, as EventBridge requires"
+                .into(),
+        );
+    }
+    None
 }
 
 /// A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`.

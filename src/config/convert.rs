@@ -21,7 +21,9 @@ const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
-const PRICE: Bounds = Bounds::above(0.0, None, "dollars");
+/// A list price per unit, in dollars: none of AWS's is near $10,000, so a larger one is a typo
+/// (a missing decimal point, an exponent).
+const PRICE: Bounds = Bounds::above(0.0, Some(10_000.0), "dollars");
 
 /// Where a key of `[prices]` goes.
 type PriceField = fn(&mut Prices) -> &mut f64;

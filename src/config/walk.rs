@@ -145,7 +145,7 @@ fn number(d: &mut Diags<'_>, path: &str, v: &Value<'_>) -> Option<f64> {
     match n {
         Some(n) if n.is_finite() => Some(n),
         _ => {
-            let text = d.source(&v.span()).to_string();
+            let text = super::check::shown(d.source(&v.span()));
             d.error(
                 &v.span(),
                 format!("`{path}`: expected a finite number, found {text}"),

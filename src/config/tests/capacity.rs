@@ -53,7 +53,7 @@ t.toml:18:22: `table_scaling.target_utilization` must be between 20 and 90 perce
 t.toml:19:12: `table_scaling.read_min` must be between 1 and 40000 units, found 0
 t.toml:20:13: `table_scaling.write_max` must be between 1 and 40000 units, found 40001
 t.toml:22:1: unknown key `lambda_gb_second_x86_64` in [prices]; did you mean `lambda_gb_second_x86`?
-t.toml:23:31: `prices.lambda_requests_per_million` must be greater than 0 dollars, found 0
+t.toml:23:31: `prices.lambda_requests_per_million` must be greater than 0 and at most 10000 dollars, found 0
 t.toml:24:29: `prices.provisioned_gb_second_arm`: expected a number, found a string";
     assert_eq!(errors(&input), expected);
 }
@@ -226,12 +226,12 @@ name = "f"
 reserved_concurrency = 99999999999
 "#);
     let expected = "\
-t.toml:5:24: `functions.reserved_concurrency` must be at least 0, found -1
+t.toml:5:24: `functions.reserved_concurrency` must be between 0 and 100000, found -1
 t.toml:9:24: `functions.reserved_concurrency` (5) must not be less than `cold_start.provisioned.max` (10): Lambda never provisions more than a function's reserved concurrency
 t.toml:13:24: `functions.reserved_concurrency` (8) must not be less than `functions.cold_start.provisioned_max` (12): Lambda never provisions more than a function's reserved concurrency
 t.toml:19:24: `functions.reserved_concurrency` (0) must not be less than `cold_start.warmup.concurrency` (1): the warm-up invocations would be throttled
 t.toml:23:24: `functions.reserved_concurrency` (2) must not be less than `functions.cold_start.warmup_concurrency` (3): the warm-up invocations would be throttled
-t.toml:28:24: `functions.reserved_concurrency`: integer 99999999999 is too large";
+t.toml:28:24: `functions.reserved_concurrency` must be between 0 and 100000, found 99999999999";
     assert_eq!(errors(&input), expected);
 }
 
@@ -329,7 +329,7 @@ t.toml:12:13: `tables.scaling.write_min` (2000) must not exceed `table_scaling.w
 t.toml:14:24: `capacity.control_plane_budget` must be greater than 0 and at most 1 (a share of 15 requests per second), found 1.5
 t.toml:16:9: `cold_start.alias` cannot be \"$LATEST\": provisioned concurrency needs an alias
 t.toml:18:12: `cold_start.warmup.schedule` \"rate(1 minutes)\" must be written \"rate(1 minute)\": EventBridge wants a singular unit for 1
-t.toml:22:24: `prices.lambda_gb_second_arm` must be greater than 0 dollars, found -0.0000133334";
+t.toml:22:24: `prices.lambda_gb_second_arm` must be greater than 0 and at most 10000 dollars, found -0.0000133334";
     assert_eq!(errors(input), expected);
 }
 
@@ -721,7 +721,7 @@ lambda_gb_second = 1
         ),
         "\
 t.toml:3:17: `prices.regions.mumbai`: \"mumbai\" is not an AWS region name such as \"ap-south-1\"
-t.toml:6:24: `prices.regions.eu-west-1.lambda_gb_second_x86` must be greater than 0 dollars, found -1
+t.toml:6:24: `prices.regions.eu-west-1.lambda_gb_second_x86` must be greater than 0 and at most 10000 dollars, found -1
 t.toml:7:1: unknown key `lambda_gb_second` in [prices.regions.eu-west-1]; did you mean `lambda_gb_second_x86`?"
     );
 }
@@ -730,10 +730,16 @@ t.toml:7:1: unknown key `lambda_gb_second` in [prices.regions.eu-west-1]; did yo
 fn the_lease_is_off_by_default_and_checked_when_on() {
     let sim = "[cloud]\nbackend = \"simulated\"\n";
     assert_eq!(super::ok(sim).lease, None);
-    let on = super::ok(&format!("{sim}[lease]\nenabled = true\n")).lease.unwrap();
+    let on = super::ok(&format!("{sim}[lease]\nenabled = true\n"))
+        .lease
+        .unwrap();
     assert_eq!(
         (on.table.as_str(), on.name.as_str(), on.ttl),
-        ("trimtab-lease", "trimtab", std::time::Duration::from_secs(30))
+        (
+            "trimtab-lease",
+            "trimtab",
+            std::time::Duration::from_secs(30)
+        )
     );
     assert_eq!(
         super::errors(&format!(
@@ -743,4 +749,59 @@ fn the_lease_is_off_by_default_and_checked_when_on() {
 t.toml:5:9: `lease.table` \"x\" is not a DynamoDB table name (3 to 255 letters, digits, `_`, `-` or `.`)
 t.toml:6:7: `lease.ttl` must be between 6s and 10m, found 2s"
     );
+}
+
+/// Values that parse and pass a naive check but make no sense: giant numbers, a cron AWS would
+/// reject. Each is named, the number shown as written (cut short when long).
+#[test]
+fn values_no_account_could_mean_are_refused() {
+    let long = "9".repeat(400);
+    let text = format!(
+        r#"
+[cloud]
+backend = "simulated"
+[prices]
+lambda_gb_second_x86 = 1e300
+dynamodb_rcu_hour = {long}.0
+[alarms.throttles]
+threshold = 1e300
+[[functions]]
+name = "f"
+tier = "standard"
+reserved_concurrency = 100000000
+[functions.cold_start]
+warmup_schedule = "cron(a b c d e f)"
+[[functions]]
+name = "g"
+tier = "standard"
+[functions.cold_start]
+warmup_schedule = "cron(0 12 * * * *)"
+"#
+    );
+    let e = super::errors(&text);
+    for want in [
+        "`prices.lambda_gb_second_x86` must be greater than 0 and at most 10000 dollars, found 1e300",
+        "`prices.dynamodb_rcu_hour`: expected a finite number, found 9999999999999999999999999999999999999999… (402 characters)",
+        "`alarms.throttles.threshold` must be between 0 and 1000000000 per period, found 1e300",
+        "`functions.reserved_concurrency` must be between 0 and 100000, found 100000000",
+        "\"cron(a b c d e f)\" has an invalid minutes field \"a\"",
+        "\"cron(0 12 * * * *)\" must have `?` in exactly one of day-of-month and day-of-week",
+    ] {
+        assert!(e.contains(want), "missing {want:?} in:\n{e}");
+    }
+    // A 1 MB string is cut short in the message too.
+    let huge = "x".repeat(1 << 20);
+    let e = super::errors(&format!(
+        "[cloud]\nbackend = \"simulated\"\nregion = \"{huge}\"\n"
+    ));
+    assert!(e.len() < 400, "{} bytes of message", e.len());
+    // A valid cron passes.
+    assert!(super::ok(
+        "[cloud]\nbackend = \"simulated\"\n[cold_start.warmup]\nschedule = \"cron(0/5 8-17 ? JAN-DEC MON-FRI *)\"\n"
+    )
+    .controllers
+    .cold_start
+    .warmup
+    .schedule
+    .starts_with("cron("));
 }

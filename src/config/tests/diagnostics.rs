@@ -241,7 +241,7 @@ threshold = -1
     let expected = "\
 t.toml:9:22: `functions.alarms.duration`: `datapoints_to_alarm` (5) cannot exceed `evaluation_periods` (2)
 t.toml:12:22: `functions.alarms.throttles`: `period` × `evaluation_periods` = 1h × 25 = 25h exceeds CloudWatch's limit of 24h
-t.toml:16:13: `tables.alarms.throttles.threshold` must be at least 0 per period, found -1";
+t.toml:16:13: `tables.alarms.throttles.threshold` must be between 0 and 1000000000 per period, found -1";
     assert_eq!(errors(&input), expected);
 }
 

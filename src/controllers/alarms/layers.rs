@@ -32,11 +32,11 @@ pub(crate) const ERROR_RATE: Kind = Kind {
 };
 pub(crate) const THROTTLES: Kind = Kind {
     default: defaults::THROTTLES,
-    threshold: Bounds::at_least(0.0, "per period"),
+    threshold: Bounds::between(0.0, SANE, "per period"),
 };
 pub(crate) const DYNAMODB_THROTTLES: Kind = Kind {
     default: defaults::DYNAMODB_THROTTLES,
-    threshold: Bounds::at_least(0.0, "per period"),
+    threshold: Bounds::between(0.0, SANE, "per period"),
 };
 const CACHE_HIT_RATE: Kind = Kind {
     default: defaults::CACHE_HIT_RATE,
@@ -48,8 +48,11 @@ const MODEL_MIX: Kind = Kind {
 };
 const COST_PER_STUDENT: Kind = Kind {
     default: defaults::COST_PER_STUDENT,
-    threshold: Bounds::at_least(0.0, ""),
+    threshold: Bounds::between(0.0, SANE, ""),
 };
+
+/// Far above any sensible threshold (CloudWatch takes any double): larger is a typo.
+const SANE: f64 = 1e9;
 
 /// CloudWatch evaluates at most one day of data: `period × evaluation_periods ≤ 86,400 s`.
 const MAX_WINDOW_S: u64 = 86_400;

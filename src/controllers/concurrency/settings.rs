@@ -37,6 +37,10 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
     }
 }
 
+/// Above any account's concurrency quota (the default is 1,000; raised ones are tens of
+/// thousands).
+const MAX_RESERVED: f64 = 100_000.0;
+
 /// A rule's `reserved_concurrency`: the value trimtab sets on each matching function; `None`
 /// leaves it alone (and removes a value trimtab itself set earlier).
 pub(super) fn read_rule(cx: &mut EntryCx<'_, '_, '_>) -> Option<u32> {
@@ -45,6 +49,7 @@ pub(super) fn read_rule(cx: &mut EntryCx<'_, '_, '_>) -> Option<u32> {
         cx.d,
         &raw,
         "functions.reserved_concurrency",
-        Bounds::at_least(0.0, ""),
+        // No account's concurrency quota comes near this: a larger value is a typo.
+        Bounds::between(0.0, MAX_RESERVED, ""),
     )
 }

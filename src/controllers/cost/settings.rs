@@ -119,7 +119,8 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
     let input = p.number_map(d, "bedrock_input_per_million");
     let output = p.number_map(d, "bedrock_output_per_million");
 
-    let money = Bounds::at_least(0.0, "");
+    // Upper bounds far above any real figure: a larger one is a typo (an exponent, a lost point).
+    let money = Bounds::between(0.0, 1e6, "");
     let window = check::duration(d, &window, "cost.window", HOUR, 7 * 24 * HOUR);
     let refresh = check::duration(
         d,
@@ -128,7 +129,7 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
         Duration::from_secs(300),
         24 * HOUR,
     );
-    let constant = check::number(d, &students, "cost.students", Bounds::at_least(0.0, "students"));
+    let constant = check::number(d, &students, "cost.students", Bounds::between(0.0, 1e10, "students"));
     let text = |d: &mut _, v: &Opt<String>, path: &str, dflt: &str| {
         check::text(d, v, |s: &str| !s.is_empty() && s.len() <= 255, |s| {
             format!("`{path}` must be 1 to 255 characters, found \"{s}\"")
@@ -211,7 +212,7 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
             |s| format!("`prices.currency` must be an ISO 4217 code such as \"INR\" or \"USD\", found \"{s}\""),
         )
         .unwrap_or(dflt.currency),
-        usd_rate: check::number(d, &usd_rate, "prices.usd_rate", Bounds::above(0.0, None, ""))
+        usd_rate: check::number(d, &usd_rate, "prices.usd_rate", Bounds::above(0.0, Some(1e6), ""))
             .unwrap_or(dflt.usd_rate),
         gst: check::number(d, &gst, "prices.gst", Bounds::between(0.0, 1.0, ""))
             .unwrap_or(dflt.gst),

@@ -315,7 +315,7 @@ pub(super) fn read(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
             .unwrap_or(dflt.latency_tolerance),
         error_tolerance: bound(d, &error_tolerance, &p("error_tolerance"), SHARE)
             .unwrap_or(dflt.error_tolerance),
-        min_saving: bound(d, &min_saving, &p("min_saving_dollars"), Bounds::at_least(0.0, "dollars a month"))
+        min_saving: bound(d, &min_saving, &p("min_saving_dollars"), Bounds::between(0.0, 1e9, "dollars a month"))
             .unwrap_or(dflt.min_saving),
         min_saving_share: bound(d, &min_saving_share, &p("min_saving_share"), Bounds::between(0.0, 0.5, ""))
             .unwrap_or(dflt.min_saving_share),
