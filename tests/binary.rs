@@ -737,7 +737,7 @@ fn plan_apply_and_run_with_an_invalid_config_change_nothing() {
         assert_eq!(
             out.stderr,
             format!(
-                "{}:12:13: `alarms.throttles.threshold` must be at least 0 per period, found -1\n",
+                "{}:12:13: `alarms.throttles.threshold` must be between 0 and 1000000000 per period, found -1\n",
                 config.display()
             ),
             "{cmd}"
@@ -955,7 +955,7 @@ fn run_serves_reloads_and_stops_cleanly() {
         .unwrap();
     let message = error["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("`alarms.throttles.threshold` must be at least 0 per period, found -1"),
+        message.contains("`alarms.throttles.threshold` must be between 0 and 1000000000 per period, found -1"),
         "{error}"
     );
 
