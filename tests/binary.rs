@@ -955,7 +955,9 @@ fn run_serves_reloads_and_stops_cleanly() {
         .unwrap();
     let message = error["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("`alarms.throttles.threshold` must be between 0 and 1000000000 per period, found -1"),
+        message.contains(
+            "`alarms.throttles.threshold` must be between 0 and 1000000000 per period, found -1"
+        ),
         "{error}"
     );
 
@@ -1042,4 +1044,30 @@ fn a_second_stop_signal_exits_at_once_with_130() {
         "a second signal exits 130 ({status})\nlogs:\n{}",
         daemon.log_tail()
     );
+}
+
+/// A reload that cannot read the file (a ConfigMap's link dangling for a moment, an I/O error)
+/// is tried again by itself: no further file event may ever come.
+#[test]
+fn a_reload_that_could_not_read_the_file_is_retried() {
+    let (dir, first) = small_config_file(10);
+    // The daemon reads the config through a link into another folder (as a ConfigMap's), so
+    // what happens to the target makes no event on the watched path.
+    let other = tempfile::tempdir().expect("tempdir");
+    let real = other.path().join("trimtab.toml");
+    std::fs::rename(&first, &real).expect("move");
+    let link = dir.path().join("linked.toml");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let mut daemon = Daemon::start(&link, &[]);
+    daemon.wait_metric("trimtab_config_generation", |v| v == 1.0);
+    // The target goes away, a reload is asked for and fails to read it...
+    let aside = other.path().join("aside.toml");
+    std::fs::rename(&real, &aside).expect("move the target away");
+    kill("HUP", daemon.pid());
+    daemon.wait_metric("trimtab_config_reloads_total{outcome=\"failure\"}", |v| {
+        v >= 1.0
+    });
+    // ...and comes back without any event on the watched path: the retry loads it.
+    std::fs::rename(&aside, &real).expect("put it back");
+    daemon.wait_metric("trimtab_config_generation", |v| v == 2.0);
 }

@@ -194,7 +194,13 @@ struct Daemon {
     requeue: Option<Duration>,
     /// The leader lease, with `[lease]`; without it this process is the only writer.
     lease: Option<Arc<super::lease::Lease>>,
+    /// A reload that could not read the file (a transient I/O error, a ConfigMap mid-swap):
+    /// tried again after `RELOAD_RETRY`, as no further file event may come.
+    retry_reload: Option<ReloadCause>,
 }
+
+/// How long after a failed read a reload is tried again.
+const RELOAD_RETRY: Duration = Duration::from_secs(5);
 
 impl Daemon {
     fn reload(&mut self, cause: ReloadCause) -> bool {
@@ -203,6 +209,7 @@ impl Daemon {
         if cause == ReloadCause::FileChanged && text.is_some() && text == self.loaded_text {
             return false;
         }
+        self.retry_reload = None;
         match config::load(path) {
             Ok(new) => {
                 if new.cloud != self.desired.cloud {
@@ -232,6 +239,9 @@ impl Daemon {
                 true
             }
             Err(e) => {
+                if matches!(e, config::ConfigError::Read { .. }) {
+                    self.retry_reload = Some(cause);
+                }
                 self.telemetry
                     .config_reloads
                     .with_label_values(&["failure"])
@@ -401,6 +411,7 @@ pub async fn run(
         engine,
         requeue: None,
         lease,
+        retry_reload: None,
     };
 
     while !cancel.is_cancelled() {
@@ -422,9 +433,17 @@ pub async fn run(
         let sleep = clock.sleep(pause);
         tokio::pin!(sleep);
         loop {
+            let retry = daemon.retry_reload;
             tokio::select! {
                 () = &mut sleep => break,
                 () = cancel.cancelled() => break,
+                () = tokio::time::sleep(RELOAD_RETRY), if retry.is_some() => {
+                    if let Some(cause) = retry
+                        && daemon.reload(cause)
+                    {
+                        break;
+                    }
+                }
                 Some(cause) = reload_rx.recv() => {
                     if cause == ReloadCause::FileChanged {
                         // A file being written (in parts, or by a slow copy) is read only once
