@@ -33,7 +33,10 @@ fn statements(template: &str) -> Vec<(String, Vec<String>, bool, bool)> {
             let sid = block.lines().next().unwrap_or("").trim().to_string();
             // The `Action:` list (or single inline action), comments skipped.
             let mut actions = Vec::new();
-            let mut lines = block.lines().map(str::trim).skip_while(|l| !l.starts_with("Action:"));
+            let mut lines = block
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| !l.starts_with("Action:"));
             if let Some(first) = lines.next() {
                 let inline = first.trim_start_matches("Action:").trim();
                 if !inline.is_empty() {
@@ -46,7 +49,12 @@ fn statements(template: &str) -> Vec<(String, Vec<String>, bool, bool)> {
                     }
                 }
             }
-            (sid, actions, block.contains(r#"Resource: "*""#), block.contains("Condition:"))
+            (
+                sid,
+                actions,
+                block.contains(r#"Resource: "*""#),
+                block.contains("Condition:"),
+            )
         })
         .collect()
 }
@@ -75,8 +83,14 @@ fn task_role_grants_exactly_the_calls_trimtab_makes_and_scopes_its_writes() {
         .flat_map(|(_, actions, _, _)| actions.iter().map(String::as_str))
         .collect();
     let called: Vec<String> = Op::ALL.iter().flat_map(|op| iam_actions(*op)).collect();
-    let missing: Vec<&String> = called.iter().filter(|a| !granted.contains(&a.as_str())).collect();
-    assert!(missing.is_empty(), "deploy/trimtab.yaml lacks IAM actions: {missing:?}");
+    let missing: Vec<&String> = called
+        .iter()
+        .filter(|a| !granted.contains(&a.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "deploy/trimtab.yaml lacks IAM actions: {missing:?}"
+    );
     let unused: Vec<&&str> = granted
         .iter()
         .filter(|a| !called.iter().any(|c| c == **a) && !EXTRA.contains(a))
@@ -86,8 +100,13 @@ fn task_role_grants_exactly_the_calls_trimtab_makes_and_scopes_its_writes() {
 
     // Writes on resources AWS lets a policy name are scoped; the exceptions say why in the
     // template (Application Auto Scaling's generated ARNs, the service-linked role).
-    for op in Op::ALL.iter().filter(|op| op.is_write() || op.service() == Service::DynamoDb) {
-        if op.service() == Service::ApplicationAutoScaling || !op.is_write() && op.name() == "DescribeTable" {
+    for op in Op::ALL
+        .iter()
+        .filter(|op| op.is_write() || op.service() == Service::DynamoDb)
+    {
+        if op.service() == Service::ApplicationAutoScaling
+            || !op.is_write() && op.name() == "DescribeTable"
+        {
             continue;
         }
         let action = iam_actions(*op).remove(0);

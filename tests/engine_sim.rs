@@ -586,6 +586,10 @@ async fn a_flaky_account_converges_anyway() {
         }
     }
     assert!(h.faults.injected_total() > 0, "faults must have fired");
+    eprintln!(
+        "30% injected errors: {} faults injected, converged in {cycles} cycles",
+        h.faults.injected_total()
+    );
     h.faults.set(SimFaults::default());
     assert_eq!(owned_alarms(&h).len(), DESIRED_ALARMS);
 }
