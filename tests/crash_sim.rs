@@ -207,3 +207,55 @@ async fn a_crash_at_any_even_write_is_finished_by_the_next_process() {
 async fn a_crash_at_any_odd_write_is_finished_by_the_next_process() {
     kill_points(1).await;
 }
+
+/// "No changes" after a restart is verified, not inferred: the first observation of a process
+/// reads everything it manages, not the daemon's rotating share. Warm-up permissions removed
+/// behind trimtab's back on 8 of 12 functions are all in the next process's first plan.
+#[tokio::test]
+async fn the_first_plan_of_a_process_verifies_everything_it_manages() {
+    let mut config = String::from(
+        r#"
+interval = "60s"
+
+[cloud]
+backend = "simulated"
+region = "eu-west-1"
+
+[observe]
+metrics = false
+
+[cost]
+enabled = false
+
+[alarm_data]
+enabled = false
+
+[[functions]]
+name_prefix = "w-"
+tier = "standard"
+
+[simulated]
+seed = 3
+"#,
+    );
+    for i in 0..12 {
+        config.push_str(&format!("\n[[simulated.functions]]\nname = \"w-{i:02}\"\n"));
+    }
+    let mut h = Harness::new(&config);
+    converge(&h, 5).await;
+    h.sim.with_state(|st| {
+        for (i, f) in st.functions.values_mut().enumerate() {
+            if i < 8 {
+                f.permissions.clear();
+            }
+        }
+    });
+    h.engine = h.fresh_engine();
+    let plan = h.plan().await;
+    let repairs = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == trimtab::model::ResourceKind::Permission)
+        .count();
+    assert_eq!(repairs, 8, "{plan:#?}");
+}

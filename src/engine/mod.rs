@@ -139,6 +139,10 @@ pub struct Engine {
     heartbeat: Heartbeat,
     /// What every controller remembers between cycles; survives reloads.
     memory: Mutex<registry::Memory>,
+    /// Whether an observation of this engine has verified everything once. Until then every
+    /// observation is full: a `plan` or `apply` from the command line, and the daemon's first
+    /// cycle after a start, check everything they manage before saying it matches.
+    verified: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -169,6 +173,7 @@ impl Engine {
             telemetry,
             heartbeat,
             memory: Mutex::new(registry::Memory::default()),
+            verified: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -214,12 +219,17 @@ impl Engine {
         // The memory is taken out for the observation (reads may look at it) and put back, so
         // no lock is held across an await.
         let mut memory = std::mem::take(&mut *self.memory());
-        let result = self
-            .observer
-            .observe(desired, &mut memory, Verification::Rotate)
-            .await;
+        let verified = self.verified.load(std::sync::atomic::Ordering::Acquire);
+        let how = if verified {
+            Verification::Rotate
+        } else {
+            Verification::Full
+        };
+        let result = self.observer.observe(desired, &mut memory, how).await;
         *self.memory() = memory;
         let observed = result?;
+        self.verified
+            .store(true, std::sync::atomic::Ordering::Release);
         self.heartbeat.observed(self.gov.clock().now());
         self.telemetry.ready.set(1);
         Ok(observed)
