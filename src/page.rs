@@ -312,13 +312,28 @@ fn cost(o: &mut String, s: &StatusSnapshot) {
             );
         }
     }
-    if s.cost_history.len() >= 2 {
-        o.push_str(&chart(&s.cost_history, c.target_per_student));
+    // The model's own hour-by-hour figures over its window; else what this process has seen.
+    let hourly: Vec<(String, f64)> = c
+        .hourly
+        .iter()
+        .filter_map(|h| Some((h.hour.clone(), h.per_student_monthly?)))
+        .collect();
+    let series = if hourly.len() >= 2 {
+        &hourly
+    } else {
+        &s.cost_history
+    };
+    if series.len() >= 2 {
+        o.push_str(&chart(series, c.target_per_student));
         let _ = write!(
             o,
-            "<p class=\"muted\">Hourly, {} to {}; the green band is the target.</p>",
-            esc(&s.cost_history[0].0),
-            esc(&s.cost_history[s.cost_history.len() - 1].0)
+            "<p class=\"muted\">Cost per student, hour by hour, {} to {} (each hour projected to a month): from {:.2} to {:.2} {cur}; the green band is the target, {}–{} {cur}.</p>",
+            esc(&series[0].0),
+            esc(&series[series.len() - 1].0),
+            series.iter().map(|p| p.1).fold(f64::INFINITY, f64::min),
+            series.iter().map(|p| p.1).fold(0.0, f64::max),
+            c.target_per_student.0,
+            c.target_per_student.1
         );
     }
     let _ = write!(

@@ -108,6 +108,14 @@ async fn publishes_the_cost_per_student_once_an_hour_from_the_accounts_own_traff
     );
     let per_student = cost.per_student_monthly.unwrap();
     assert!((per_student - cost.total_monthly / 1000.0).abs() < 1e-9);
+    // Hour by hour over the window: the hours' run rates average to the window's.
+    assert_eq!(cost.hourly.len(), 24, "{:?}", cost.hourly);
+    let mean = cost.hourly.iter().map(|h| h.total_monthly).sum::<f64>() / 24.0;
+    assert!(
+        (mean / cost.total_monthly - 1.0).abs() < 1e-6,
+        "{mean} vs {}",
+        cost.total_monthly
+    );
     assert_eq!(cost.cheap_model_share, Some(100.0));
     // The value published is the estimate of its hour.
     assert!(points.iter().all(|(_, v)| *v > 0.0), "{points:?}");

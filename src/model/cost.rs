@@ -3,6 +3,14 @@
 
 use serde::Serialize;
 
+/// One hour of the window, priced and projected to a month like the whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourlyCost {
+    pub hour: String,
+    pub total_monthly: f64,
+    pub per_student_monthly: Option<f64>,
+}
+
 /// One part of the bill.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CostComponent {
@@ -42,6 +50,9 @@ pub struct CostReport {
     /// What right-sizing's steps already taken save a month (against each function's memory
     /// before trimtab's first step, at today's traffic).
     pub right_sizing_realised: Option<f64>,
+    /// The cost hour by hour over the window, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hourly: Vec<HourlyCost>,
 }
 
 impl CostReport {

@@ -365,14 +365,42 @@ impl Controller for Cost {
                 memory.provisioned.insert(f.to_string(), allocated);
             }
         }
-        let Some(usage) = usage_of(cx, r, &memory.provisioned) else {
+        let Some(usage) = usage_of(cx, r, &memory.provisioned, None) else {
             return;
         };
-        let report = estimate(&usage, &cx.desired.prices, cx.settings);
+        let mut report = estimate(&usage, &cx.desired.prices, cx.settings);
+        report.hourly = hourly(cx, r, &memory.provisioned);
         notes(cx, &report, out);
         publish(cx, memory, &report, out);
         out.plan.cost = Some(report);
     }
+}
+
+/// The cost per student hour by hour over the window (each hour's usage, priced and
+/// projected to a month like the whole window's): the recent history a chart draws.
+fn hourly(
+    cx: &Cx<'_, Cost>,
+    r: &Reads1,
+    allocated: &BTreeMap<String, u32>,
+) -> Vec<crate::model::cost::HourlyCost> {
+    let hours: BTreeSet<SystemTime> = r
+        .functions
+        .iter()
+        .filter_map(|(_, inv, _)| cx.observed.metrics.get(inv))
+        .flat_map(|p| p.iter().map(|(t, _)| *t))
+        .collect();
+    hours
+        .into_iter()
+        .filter_map(|h| {
+            let usage = usage_of(cx, r, allocated, Some(h))?;
+            let e = estimate(&usage, &cx.desired.prices, cx.settings);
+            Some(crate::model::cost::HourlyCost {
+                hour: humantime::format_rfc3339_seconds(h).to_string(),
+                total_monthly: e.total_monthly,
+                per_student_monthly: e.per_student_monthly,
+            })
+        })
+        .collect()
 }
 
 /// In-scope functions with a provisioned-concurrency scalable target, whoever registered it.
@@ -391,19 +419,28 @@ fn pc_functions<'a>(cx: &'a Cx<'_, Cost>) -> Vec<&'a str> {
 }
 
 /// The usage, once every read is in.
-fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1, allocated: &BTreeMap<String, u32>) -> Option<Usage> {
+/// The usage over the window, or over one `hour` of it (its datapoints alone).
+fn usage_of(
+    cx: &Cx<'_, Cost>,
+    r: &Reads1,
+    allocated: &BTreeMap<String, u32>,
+    hour: Option<SystemTime>,
+) -> Option<Usage> {
     let metrics = &cx.observed.metrics;
     let all_read = r.batch.reads().iter().all(|m| metrics.contains_key(m));
     if !all_read {
         return None;
     }
-    let sum = |m: &MetricRead| -> f64 {
-        metrics
-            .get(m)
-            // `+ 0.0`: an empty f64 sum is −0.0, which prints as "-0.00".
-            .map(|p| p.iter().map(|(_, v)| v).sum::<f64>() + 0.0)
-            .unwrap_or(0.0)
+    let window = hour.map_or(cx.settings.window, |_| HOUR);
+    let points = |m: &MetricRead| -> Vec<(SystemTime, f64)> {
+        let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+        all.iter()
+            .filter(|(t, _)| hour.is_none_or(|h| *t == h))
+            .copied()
+            .collect()
     };
+    // `+ 0.0`: an empty f64 sum is −0.0, which prints as "-0.00".
+    let sum = |m: &MetricRead| -> f64 { points(m).iter().map(|(_, v)| v).sum::<f64>() + 0.0 };
     // Provisioned concurrency held: what Lambda says is allocated; until it has been listed,
     // each scalable target's minimum.
     let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
@@ -445,11 +482,11 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1, allocated: &BTreeMap<String, u32>) ->
             write_units: sum(wr),
         })
         .collect();
-    let window_h = cx.settings.window.as_secs_f64() / 3_600.0;
+    let window_h = window.as_secs_f64() / 3_600.0;
     for c in &r.capacity {
         // Each point is one hour's average capacity: their sum is unit-hours held.
         let held = |m: &MetricRead| {
-            let points = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+            let points = points(m);
             (!points.is_empty()).then(|| points.iter().map(|(_, v)| v).sum::<f64>())
         };
         let info = cx.observed.tables.get(&c.table);
@@ -485,7 +522,7 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1, allocated: &BTreeMap<String, u32>) ->
             },
             Some(m),
         ) => {
-            let points = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+            let points = points(m);
             let values = points.iter().map(|(_, v)| *v);
             let n = match statistic.as_str() {
                 "Maximum" => values.fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v)))),
@@ -511,7 +548,7 @@ fn usage_of(cx: &Cx<'_, Cost>, r: &Reads1, allocated: &BTreeMap<String, u32>) ->
     // (`trimtab_cloudwatch_metrics_cost_dollars`); this is the cost model's own share.
     let per_month = (30 * 86_400) as f64 / cx.settings.refresh.as_secs_f64().max(1.0);
     Some(Usage {
-        window: cx.settings.window,
+        window,
         functions,
         tables,
         tokens,

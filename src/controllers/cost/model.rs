@@ -219,5 +219,6 @@ pub fn estimate(usage: &Usage, prices: &Prices, settings: &Settings) -> CostRepo
         means_monthly,
         right_sizing_available: usage.right_sizing_available.map(money),
         right_sizing_realised: usage.right_sizing_realised.map(money),
+        hourly: Vec::new(),
     }
 }
