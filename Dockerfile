@@ -1,5 +1,7 @@
 # trimtab as an ECS/Fargate service. Build: docker build -t trimtab .
-FROM rust:1.95-slim-bookworm AS build
+# Pinned by version tag (this machine cannot reach a registry to read digests: pin those at
+# build time with `docker buildx imagetools inspect`).
+FROM rust:1.95.0-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
