@@ -1,6 +1,6 @@
 # trimtab as an ECS/Fargate service. Build: docker build -t trimtab .
-# Pinned by version tag (this machine cannot reach a registry to read digests: pin those at
-# build time with `docker buildx imagetools inspect`).
+# Pinned by version tag; to pin by digest as well, read it with
+# `docker buildx imagetools inspect rust:1.95.0-slim-bookworm` and append `@sha256:...`.
 FROM rust:1.95.0-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
