@@ -730,6 +730,52 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     let hwm_reset = reset_peak_rss();
     b.clock.advance(INTERVAL).await;
     let c2 = b.cycle().await?;
+
+    // ---- A fresh process on the converged account: the cold cycle ------------------------
+    // What every `plan`, `apply` and daemon restart pays first: no caches, no memory, a full
+    // verification. The warm engine is put back afterwards, unchanged.
+    {
+        let fresh = Engine::new(
+            b.sim.cloud(),
+            b.clock.shared(),
+            b.telemetry.clone(),
+            &b.desired,
+        );
+        let warm = std::mem::replace(&mut b.engine, fresh);
+        b.clock.advance(INTERVAL).await;
+        let cold = b.cycle().await;
+        b.engine = warm;
+        let cold = cold?;
+        let (cold_calls, warm_calls) = (cold.calls.total_calls(), c2.calls.total_calls());
+        println!("## A fresh process on the converged account (cold cycle)\n");
+        println!("| figure | cold | warm (cycle 2) |\n|---|---:|---:|");
+        println!(
+            "| API calls | {cold_calls} | {warm_calls} ({:.1}× warm) |",
+            cold_calls as f64 / warm_calls.max(1) as f64
+        );
+        println!(
+            "| ListTagsForResource (CloudWatch) | {} | {} |",
+            cold.calls.calls(Op::CwListTagsForResource),
+            c2.calls.calls(Op::CwListTagsForResource)
+        );
+        println!(
+            "| write calls | {} | {} |",
+            cold.calls.write_calls(),
+            c2.calls.write_calls()
+        );
+        println!(
+            "| changes planned | {} | {} |",
+            cold.report.plan.changes.len(),
+            c2.report.plan.changes.len()
+        );
+        println!(
+            "| virtual time (at trimtab's rates) | {:.1} s | {:.1} s |",
+            cold.virtual_time.as_secs_f64(),
+            c2.virtual_time.as_secs_f64()
+        );
+        println!("| wall time | {} | {} |\n", ms(cold.wall), ms(c2.wall));
+        println!("{}", calls_table(&cold.calls));
+    }
     let bounds = lower_bounds(&b, &c2);
     let (table, above) = bounds_table(&c2.calls, &bounds);
     let cp = control_plane_calls(&c2.calls);
