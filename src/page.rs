@@ -100,9 +100,15 @@ fn header(o: &mut String, s: &StatusSnapshot) {
     let _ = write!(
         o,
         "<h1>trimtab <span class=\"badge {class}\" id=\"health\">{verdict}</span></h1>\
-<p>{}</p><p class=\"muted\">version {} · backend {} · region {} · account {} · config <code>{}</code> (generation {}) · every {:.0} s · up since {}</p>",
+<p>{}</p><p class=\"muted\">version {} · {} · backend {} · region {} · account {} · config <code>{}</code> (generation {}) · every {:.0} s · up since {}</p>",
         esc(&why),
         esc(id.version),
+        match id.role.as_str() {
+            "leader" => "the writer (holds the lease)",
+            "standby" =>
+                "<strong>standby</strong>: another replica holds the lease; this one writes nothing",
+            _ => "the only writer",
+        },
         esc(&id.backend),
         esc(&id.region),
         esc(id.account.as_deref().unwrap_or("not seen yet")),
@@ -433,6 +439,23 @@ fn errors(o: &mut String, s: &StatusSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_standby_says_so_and_a_fresh_daemon_says_it_is_starting() {
+        use crate::engine::status::{Heartbeat, StatusBoard};
+        let board = StatusBoard::new(
+            std::sync::Arc::new(crate::clock::ManualClock::at_epoch()),
+            Heartbeat::default(),
+            "t.toml".into(),
+            std::time::Duration::from_secs(60),
+        );
+        board.set_role("standby");
+        let page = render(&board.snapshot());
+        assert!(page.contains("<strong>standby</strong>"), "{page}");
+        assert!(page.contains(">Starting<"), "{page}");
+        assert!(page.contains("No cycle has completed yet."));
+        assert!(!page.contains("<script"));
+    }
 
     #[test]
     fn text_is_escaped() {
