@@ -25,6 +25,7 @@ use crate::telemetry::Telemetry;
 
 use super::error_chain;
 use super::governor::Governor;
+use super::status::StatusBoard;
 
 pub struct Lease {
     cloud: Cloud,
@@ -35,6 +36,7 @@ pub struct Lease {
     until: Mutex<Option<Instant>>,
     token: AtomicU64,
     telemetry: Telemetry,
+    status: StatusBoard,
 }
 
 /// This process's name in the lease: the host (the ECS task's), the pid, and a random part,
@@ -54,7 +56,13 @@ fn holder_id() -> String {
 }
 
 impl Lease {
-    pub fn new(cloud: Cloud, gov: Governor, settings: LeaseSettings, telemetry: Telemetry) -> Self {
+    pub fn new(
+        cloud: Cloud,
+        gov: Governor,
+        settings: LeaseSettings,
+        telemetry: Telemetry,
+        status: StatusBoard,
+    ) -> Self {
         Self {
             cloud,
             gov,
@@ -63,6 +71,7 @@ impl Lease {
             until: Mutex::new(None),
             token: AtomicU64::new(0),
             telemetry,
+            status,
         }
     }
 
@@ -124,8 +133,15 @@ impl Lease {
             }
         }
         let holds = self.holds();
-        self.telemetry.leader.set(i64::from(holds));
+        self.show(holds);
         holds
+    }
+
+    /// `trimtab_leader` and `/status`'s role, after each attempt and on release.
+    fn show(&self, holds: bool) {
+        self.telemetry.leader.set(i64::from(holds));
+        self.status
+            .set_role(if holds { "leader" } else { "standby" });
     }
 
     /// Gives the lease up at once (a clean shutdown), so another replica need not wait it out.
@@ -134,7 +150,7 @@ impl Lease {
             return;
         }
         *self.until.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.telemetry.leader.set(0);
+        self.show(false);
         let (table, name, holder) = (&self.settings.table, &self.settings.name, &self.holder);
         let db = &self.cloud.dynamodb;
         match self

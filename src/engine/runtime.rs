@@ -375,6 +375,7 @@ pub async fn run(
                 engine.governor().clone(),
                 settings.clone(),
                 telemetry.clone(),
+                status.clone(),
             ));
             let held = lease.renew(clock.as_ref()).await;
             tracing::info!(holder = lease.holder(), table = %settings.table, held, "leader election on a DynamoDB lease");
@@ -383,19 +384,7 @@ pub async fn run(
                 engine.with_write_gate(super::apply::WriteGate(Arc::new(move || gate.holds())));
             let keeper = lease.clone();
             let (clock, stop) = (clock.clone(), lease_stop.clone());
-            let board = status.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = keeper.keep(clock.as_ref(), stop.clone()) => {}
-                    () = async {
-                        loop {
-                            board.set_role(if keeper.holds() { "leader" } else { "standby" });
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    } => {}
-                }
-            });
-            status.set_role(if held { "leader" } else { "standby" });
+            tokio::spawn(async move { keeper.keep(clock.as_ref(), stop).await });
             Some(lease)
         }
     };
