@@ -416,23 +416,29 @@ impl<'i> Section<'i> {
         self.note(key, Kind::Table);
         let path = self.key_path(key);
         let schema = join(&self.schema, key);
-        let Some(v) = self.take(key) else {
-            return Section::absent(path, schema);
-        };
+        match self.take(key) {
+            Some(v) => Section::table(d, &path, &schema, v)
+                .unwrap_or_else(|| Section::absent(path, schema)),
+            None => Section::absent(path, schema),
+        }
+    }
+
+    /// The table `v`, read at `path`; `None` (reported) when it is not a table.
+    fn table(d: &mut Diags<'_>, path: &str, schema: &str, v: Value<'i>) -> Option<Self> {
         let span = v.span();
         match v.into_inner() {
-            DeValue::Table(entries) => Section {
-                path,
-                schema,
+            DeValue::Table(entries) => Some(Section {
+                path: path.to_string(),
+                schema: schema.to_string(),
                 array: false,
                 span: Some(span),
                 entries,
                 known: Vec::new(),
                 taken: Vec::new(),
-            },
+            }),
             other => {
-                wrong_type(d, &path, "a table", &Spanned::new(span, other));
-                Section::absent(path, schema)
+                wrong_type(d, path, "a table", &Spanned::new(span, other));
+                None
             }
         }
     }
@@ -450,24 +456,8 @@ impl<'i> Section<'i> {
             let name = Spanned::new(0..0, "*".to_string());
             return vec![(name, Section::absent(self.key_path(key), schema))];
         }
-        let read = |d: &mut Diags<'_>, path: &str, v: Value<'i>| {
-            let span = v.span();
-            match v.into_inner() {
-                DeValue::Table(entries) => Some(Section {
-                    path: path.to_string(),
-                    schema: schema.clone(),
-                    array: false,
-                    span: Some(span),
-                    entries,
-                    known: Vec::new(),
-                    taken: Vec::new(),
-                }),
-                other => {
-                    wrong_type(d, path, "a table", &Spanned::new(span, other));
-                    None
-                }
-            }
-        };
+        let read =
+            |d: &mut Diags<'_>, path: &str, v: Value<'i>| Section::table(d, path, &schema, v);
         self.pairs(d, key, read)
             .map(|p| {
                 let pairs = p.into_inner();
