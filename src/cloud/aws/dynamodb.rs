@@ -45,14 +45,10 @@ impl DynamoDbApi for AwsDynamoDb {
         const OP: Op = Op::AcquireLease;
         let n = |v: u64| AttributeValue::N(v.to_string());
         let result = self
-            .client
-            .update_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(name.to_owned()))
+            .lease_update(table, name, holder)
             .update_expression("SET holder = :me, expires_ms = :exp ADD #token :one")
             .condition_expression("attribute_not_exists(pk) OR holder = :me OR expires_ms < :now")
             .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":me", AttributeValue::S(holder.to_owned()))
             .expression_attribute_values(":exp", n(expires_ms))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":one", n(1))
@@ -69,12 +65,7 @@ impl DynamoDbApi for AwsDynamoDb {
                     .ok_or_else(|| missing(OP, "Attributes.token"))?;
                 Ok(Some(token))
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(from_sdk(OP, e)),
         }
     }
@@ -82,28 +73,47 @@ impl DynamoDbApi for AwsDynamoDb {
     async fn release_lease(&self, table: &str, name: &str, holder: &str) -> CloudResult<()> {
         use aws_sdk_dynamodb::types::AttributeValue;
         let result = self
-            .client
-            .update_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(name.to_owned()))
+            .lease_update(table, name, holder)
             .update_expression("SET expires_ms = :zero")
             .condition_expression("holder = :me")
-            .expression_attribute_values(":me", AttributeValue::S(holder.to_owned()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             // Someone else holds it now: nothing of ours to give up.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(from_sdk(Op::ReleaseLease, e)),
         }
     }
+}
+
+impl AwsDynamoDb {
+    /// An UpdateItem on the lease item `name` of `table`, with `:me` bound to `holder`.
+    fn lease_update(
+        &self,
+        table: &str,
+        name: &str,
+        holder: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.client
+            .update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(name.to_owned()))
+            .expression_attribute_values(":me", AttributeValue::S(holder.to_owned()))
+    }
+}
+
+/// Whether an UpdateItem failed its condition only: the lease is another holder's.
+fn condition_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        R,
+    >,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|s| s.is_conditional_check_failed_exception())
 }
 
 fn table_info(table: &TableDescription) -> CloudResult<TableInfo> {
