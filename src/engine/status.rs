@@ -332,9 +332,7 @@ impl StatusBoard {
     pub fn standby(&self, plan: &crate::model::Plan, started_at: SystemTime, duration: Duration) {
         let now = self.clock.now();
         let mut s = self.write();
-        s.ready = true;
-        s.last_completed = Some(now);
-        s.last_cycle = Some(CycleSummary {
+        let summary = CycleSummary {
             started_at: rfc3339(started_at),
             duration_ms: duration.as_millis() as u64,
             outcome: "standby".into(),
@@ -345,10 +343,19 @@ impl StatusBoard {
             functions_in_scope: 0,
             alarms_observed: 0,
             error: None,
-        });
-        Self::remember_cycle(&mut s);
-        s.last_plan = plan.changes.iter().map(ChangeSummary::from).collect();
+        };
+        Self::completed(&mut s, plan, summary, now);
         s.pending = s.last_plan.clone();
+    }
+
+    /// What every completed cycle shows, applied or not: its summary, the plan's changes,
+    /// refusals and notes, and the cost estimate when there is one.
+    fn completed(s: &mut State, plan: &crate::model::Plan, summary: CycleSummary, now: SystemTime) {
+        s.ready = true;
+        s.last_completed = Some(now);
+        s.last_cycle = Some(summary);
+        Self::remember_cycle(s);
+        s.last_plan = plan.changes.iter().map(ChangeSummary::from).collect();
         s.refusals = plan.refusals.clone();
         s.notes = plan.notes.clone();
         if plan.cost.is_some() {
@@ -452,12 +459,10 @@ impl StatusBoard {
     pub fn cycle_completed(&self, report: &CycleReport) {
         let now = self.clock.now();
         let mut s = self.write();
-        s.ready = true;
-        s.last_completed = Some(now);
         if report.outcome() == "success" {
             s.last_success = Some(now);
         }
-        s.last_cycle = Some(CycleSummary {
+        let summary = CycleSummary {
             started_at: rfc3339(report.started_at),
             duration_ms: report.duration.as_millis() as u64,
             outcome: report.outcome().to_string(),
@@ -468,8 +473,8 @@ impl StatusBoard {
             functions_in_scope: report.functions_in_scope,
             alarms_observed: report.alarms_observed,
             error: None,
-        });
-        Self::remember_cycle(&mut s);
+        };
+        Self::completed(&mut s, &report.plan, summary, now);
         s.drift.clear();
         for change in report
             .plan
@@ -479,12 +484,6 @@ impl StatusBoard {
         {
             *s.drift.entry(change.kind).or_default() += 1;
         }
-        s.last_plan = report
-            .plan
-            .changes
-            .iter()
-            .map(ChangeSummary::from)
-            .collect();
         s.pending = report
             .plan
             .changes
@@ -498,8 +497,6 @@ impl StatusBoard {
             })
             .map(ChangeSummary::from)
             .collect();
-        s.refusals = report.plan.refusals.clone();
-        s.notes = report.plan.notes.clone();
         if let Some(p) = report
             .plan
             .cost
@@ -524,9 +521,6 @@ impl StatusBoard {
         }
         Self::take_inventory(&mut s, report, report.started_at);
         s.right_sizing = RightSizingStatus::of(&report.plan.recommendations);
-        if report.plan.cost.is_some() {
-            s.cost = report.plan.cost.clone();
-        }
         let failures: Vec<_> = report
             .apply
             .outcomes
