@@ -346,6 +346,7 @@ fn short_label(op: Op) -> String {
         trimtab::cloud::Service::EventBridge => "events",
         trimtab::cloud::Service::DynamoDb => "ddb",
         trimtab::cloud::Service::Sns => "sns",
+        trimtab::cloud::Service::Tagging => "tag",
     };
     format!("{service} {}", op.name())
 }

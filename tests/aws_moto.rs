@@ -1111,3 +1111,75 @@ emit(sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="trimtab-
     );
     assert_eq!(names, json!(["trimtab-crash-a"]));
 }
+
+/// GetResources by ARN list: every tagged resource asked about comes back with all its tags,
+/// untagged ones and ones not asked about do not, across services and across the pages moto
+/// splits a list of 100 into.
+#[tokio::test]
+async fn tagging_get_resources_by_arn_list() {
+    let moto = MotoServer::start();
+    let cloud = moto.cloud().await;
+    let owned = tags(&[("managed-by", "trimtab")]);
+    let mut arns = Vec::new();
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..90 {
+        let mut spec = alarm(
+            &format!("trimtab-bulk-{i:03}"),
+            AlarmMetric::Single(MetricStat {
+                metric: lambda_metric("Errors", "api"),
+                period_s: 60,
+                stat: "Sum".into(),
+            }),
+        );
+        // Every third alarm untagged (someone else's, or a copy made in the console).
+        if i % 3 == 0 {
+            spec.tags = Tags::new();
+        }
+        cloud.cloudwatch.put_metric_alarm(&spec).await.expect("put");
+        let arn = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{}", spec.name);
+        if !spec.tags.is_empty() {
+            expected.insert(arn.clone(), spec.tags.clone());
+        }
+        arns.push(arn);
+    }
+    let marked = tags(&[("trimtab:warmup", "rule"), ("team", "growth")]);
+    let tagged_fn = moto.boto3(
+        r#"emit(make_function("trimtab-bulk-fn", tags={"trimtab:warmup": "rule", "team": "growth"}))"#,
+    );
+    let bare_fn = moto.boto3(r#"emit(make_function("trimtab-bulk-bare"))"#);
+    let tagged_fn = tagged_fn.as_str().expect("arn").to_string();
+    expected.insert(tagged_fn.clone(), marked);
+    arns.push(tagged_fn);
+    arns.push(bare_fn.as_str().expect("arn").to_string());
+    // Asked about, but not there.
+    arns.push(format!(
+        "arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:trimtab-gone"
+    ));
+    assert!(arns.len() <= trimtab::cloud::TAGGING_ARNS_PER_CALL);
+
+    let mut found = std::collections::BTreeMap::new();
+    let mut next = None;
+    let mut calls = 0;
+    loop {
+        let page = cloud
+            .tagging
+            .get_resources(&arns, next.as_deref())
+            .await
+            .expect("GetResources");
+        calls += 1;
+        found.extend(page.items);
+        match page.next {
+            Some(token) => next = Some(token),
+            None => break,
+        }
+    }
+    assert_eq!(found, expected);
+    assert!((1..=3).contains(&calls), "{calls} pages");
+    // An alarm asked about alone: one call, its tags.
+    let one = cloud
+        .tagging
+        .get_resources(&arns[1..2], None)
+        .await
+        .expect("GetResources");
+    assert_eq!(one.items, vec![(arns[1].clone(), owned)]);
+}

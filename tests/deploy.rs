@@ -12,6 +12,7 @@ fn iam_actions(op: Op) -> Vec<String> {
         Service::EventBridge => "events",
         Service::DynamoDb => "dynamodb",
         Service::Sns => "sns",
+        Service::Tagging => "tag",
     };
     let mut actions = vec![format!("{prefix}:{}", op.name())];
     if op == Op::GetFunction {

@@ -153,7 +153,8 @@ async fn second_cycle_against_an_unchanged_account_makes_zero_writes() {
     assert_eq!(counters.calls(Op::CwListTagsForResource), 0);
     assert_eq!(counters.calls(Op::DescribeAlarms), 1);
     assert_eq!(counters.calls(Op::ListFunctions), 1);
-    // A fresh process (no cache) reads tags again, and still writes nothing.
+    // A fresh process (no cache) reads tags again, in bulk (one GetResources for the alarms,
+    // one for the functions' markers), and still writes nothing.
     let fresh = h.fresh_engine();
     h.sim.reset_counters();
     let report = fresh
@@ -161,11 +162,76 @@ async fn second_cycle_against_an_unchanged_account_makes_zero_writes() {
         .await
         .expect("cycle");
     assert!(report.plan.changes.is_empty());
-    assert_eq!(h.sim.counters().write_calls(), 0);
+    assert!(
+        report.plan.refusals.is_empty(),
+        "{:#?}",
+        report.plan.refusals
+    );
+    let counters = h.sim.counters();
+    assert_eq!(counters.write_calls(), 0);
     assert_eq!(
-        h.sim.counters().calls(Op::CwListTagsForResource) as usize,
+        counters.calls(Op::CwListTagsForResource),
+        0,
+        "{counters:#?}"
+    );
+    assert_eq!(counters.calls(Op::GetResources), 2, "{counters:#?}");
+    assert_eq!(counters.calls(Op::GetFunction), 0, "{counters:#?}");
+}
+
+/// The tagging index is eventually consistent: an alarm it does not return yet (created just
+/// before a restart) is read one by one, never taken for someone else's; and without the
+/// permission for GetResources, every tag is read one by one, as before it existed.
+#[tokio::test]
+async fn a_fresh_process_does_not_trust_what_the_tag_index_leaves_out() {
+    let h = Harness::new(BASE);
+    h.cycle().await;
+    h.sim.with_state(|s| {
+        let behind = s.alarm_arn("trimtab-lambda-api-duration-p95");
+        s.tag_index_behind.insert(behind)
+    });
+    h.sim.reset_counters();
+    let report = h
+        .fresh_engine()
+        .cycle(&h.desired, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    assert!(
+        report.plan.refusals.is_empty(),
+        "{:#?}",
+        report.plan.refusals
+    );
+    let counters = h.sim.counters();
+    assert_eq!(
+        counters.calls(Op::CwListTagsForResource),
+        1,
+        "{counters:#?}"
+    );
+    assert_eq!(counters.write_calls(), 0);
+
+    // No tag:GetResources: the same plan, from per-resource reads.
+    h.faults.set(trimtab::model::SimFaults {
+        failing_operations: vec!["GetResources".into()],
+        ..Default::default()
+    });
+    h.sim.reset_counters();
+    let report = h
+        .fresh_engine()
+        .cycle(&h.desired, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert!(report.plan.changes.is_empty(), "{:#?}", report.plan);
+    assert!(
+        report.plan.refusals.is_empty(),
+        "{:#?}",
+        report.plan.refusals
+    );
+    let counters = h.sim.counters();
+    assert_eq!(
+        counters.calls(Op::CwListTagsForResource) as usize,
         DESIRED_ALARMS
     );
+    assert_eq!(counters.write_calls(), 0);
 }
 
 #[tokio::test]

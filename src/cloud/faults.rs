@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use crate::clock::Clock;
 use crate::cloud::{
     AutoScalingApi, Cloud, CloudError, CloudResult, CloudWatchApi, DynamoDbApi, ErrorKind,
-    EventsApi, LambdaApi, Op, SnsApi,
+    EventsApi, LambdaApi, Op, SnsApi, TaggingApi,
 };
 use crate::model::{
     AccountConcurrency, AlarmSpec, Alias, FunctionConfigUpdate, FunctionDetail, FunctionSummary,
@@ -124,7 +124,8 @@ impl FaultInjector {
             autoscaling: faulty.clone(),
             events: faulty.clone(),
             dynamodb: faulty.clone(),
-            sns: faulty,
+            sns: faulty.clone(),
+            tagging: faulty,
         }
     }
 
@@ -255,6 +256,10 @@ faulty!(SnsApi, sns, {
     fn subscribe(&self, topic_arn: &str, protocol: &str, endpoint: &str) -> () => Subscribe;
     fn list_tags_for_resource(&self, arn: &str) -> Tags => SnsListTagsForResource;
     fn tag_resource(&self, arn: &str, tags: &Tags) -> () => SnsTagResource;
+});
+
+faulty!(TaggingApi, tagging, {
+    fn get_resources(&self, arns: &[String], next: Option<&str>) -> Page<(String, Tags)> => GetResources;
 });
 
 #[cfg(test)]

@@ -236,6 +236,23 @@ pub trait SnsApi: Send + Sync {
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()>;
 }
 
+/// The Resource Groups Tagging API: the tags of many resources, of any service, in one call.
+#[async_trait]
+pub trait TaggingApi: Send + Sync {
+    /// GetResources for up to [`TAGGING_ARNS_PER_CALL`] ARNs (`ResourceARNList`): each of them
+    /// AWS returns, with all its tags. AWS returns only resources that are or were tagged, and
+    /// its index follows tag changes eventually: an ARN not returned may be untagged, gone, or
+    /// tagged so recently the index does not know yet, so absence proves nothing on its own.
+    async fn get_resources(
+        &self,
+        arns: &[String],
+        next: Option<&str>,
+    ) -> CloudResult<Page<(String, Tags)>>;
+}
+
+/// GetResources takes at most this many ARNs.
+pub const TAGGING_ARNS_PER_CALL: usize = 100;
+
 /// The whole account, one client per service, each built once and shared.
 #[derive(Clone)]
 pub struct Cloud {
@@ -245,6 +262,7 @@ pub struct Cloud {
     pub events: Arc<dyn EventsApi>,
     pub dynamodb: Arc<dyn DynamoDbApi>,
     pub sns: Arc<dyn SnsApi>,
+    pub tagging: Arc<dyn TaggingApi>,
 }
 
 impl std::fmt::Debug for Cloud {

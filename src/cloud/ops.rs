@@ -12,6 +12,7 @@ pub enum Service {
     EventBridge,
     DynamoDb,
     Sns,
+    Tagging,
 }
 
 impl Service {
@@ -23,6 +24,7 @@ impl Service {
             Service::EventBridge => "eventbridge",
             Service::DynamoDb => "dynamodb",
             Service::Sns => "sns",
+            Service::Tagging => "tagging",
         }
     }
 }
@@ -122,6 +124,8 @@ ops! {
     Subscribe => (Sns, "Subscribe", true, "sns:Subscribe"),
     SnsListTagsForResource => (Sns, "ListTagsForResource", false, "sns:ListTagsForResource"),
     SnsTagResource => (Sns, "TagResource", true, "sns:TagResource"),
+
+    GetResources => (Tagging, "GetResources", false, "tagging:GetResources"),
 }
 
 /// AWS's published (or, where AWS publishes none, conservative) rate for a bucket, in requests
@@ -150,6 +154,10 @@ pub fn aws_quota(bucket: &str) -> f64 {
         // Item writes on a small on-demand table: thousands a second; a lease makes a few a
         // minute.
         "dynamodb:lease" => 100.0,
+        // AWS publishes no rate for the Resource Groups Tagging API's GetResources: the same
+        // conservative figure as every unpublished bucket, written out because ownership reads
+        // depend on it.
+        "tagging:GetResources" => 10.0,
         _ => 10.0,
     }
 }

@@ -186,6 +186,7 @@ fn classify_code(code: &str) -> Option<ErrorKind> {
         | "InternalServerError"
         | "InternalServiceError"
         | "InternalServiceFault"
+        | "InternalServiceException"
         | "InternalException"
         | "ServiceException"
         | "ServiceUnavailable"

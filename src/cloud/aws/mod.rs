@@ -1,4 +1,4 @@
-//! The real backend: the six cloud ports over aws-sdk-*, built from one shared `SdkConfig`.
+//! The real backend: the seven cloud ports over aws-sdk-*, built from one shared `SdkConfig`.
 //!
 //! Each port call is exactly one SDK call with exactly one attempt: trimtab's executor owns
 //! retries, backoff and rate limiting and counts every attempt, so SDK-internal retries would
@@ -13,6 +13,7 @@ mod events;
 mod lambda;
 mod lambda_policy;
 mod sns;
+mod tagging;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -30,6 +31,7 @@ pub(crate) use dynamodb::AwsDynamoDb;
 pub(crate) use events::AwsEvents;
 pub(crate) use lambda::AwsLambda;
 pub(crate) use sns::AwsSns;
+pub(crate) use tagging::AwsTagging;
 
 /// Why the AWS backend could not be set up. Nothing here touches the network: credentials are
 /// resolved lazily by the SDK on the first call, and a failure then is a `CloudError`.
@@ -57,6 +59,7 @@ pub struct EndpointOverrides {
     pub events: Option<String>,
     pub dynamodb: Option<String>,
     pub sns: Option<String>,
+    pub tagging: Option<String>,
 }
 
 /// Builds the AWS backend from the standard credential chain (environment, profile, ECS task
@@ -78,6 +81,7 @@ pub async fn connect_with(
         ("events", &overrides.events),
         ("dynamodb", &overrides.dynamodb),
         ("sns", &overrides.sns),
+        ("tagging", &overrides.tagging),
     ] {
         if let Some(url) = url {
             validate_endpoint(service, url)?;
@@ -92,6 +96,7 @@ pub async fn connect_with(
     let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
     let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
     let mut sns = aws_sdk_sns::config::Builder::from(&sdk);
+    let mut tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&sdk);
     if let Some(url) = &overrides.cloudwatch {
         cw.set_endpoint_url(Some(url.clone()));
     }
@@ -109,6 +114,9 @@ pub async fn connect_with(
     }
     if let Some(url) = &overrides.sns {
         sns.set_endpoint_url(Some(url.clone()));
+    }
+    if let Some(url) = &overrides.tagging {
+        tagging.set_endpoint_url(Some(url.clone()));
     }
 
     Ok(Cloud {
@@ -128,6 +136,9 @@ pub async fn connect_with(
             ddb.build(),
         ))),
         sns: Arc::new(AwsSns::new(aws_sdk_sns::Client::from_conf(sns.build()))),
+        tagging: Arc::new(AwsTagging::new(
+            aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()),
+        )),
     })
 }
 

@@ -13,6 +13,7 @@ pub(crate) fn invalid(op: Op, message: impl Into<String>) -> CloudError {
             "ValidationException"
         }
         Service::Sns => "InvalidParameter",
+        Service::Tagging => "InvalidParameterException",
     };
     CloudError::new(ErrorKind::Invalid, op, message).with_code(code)
 }
@@ -23,6 +24,8 @@ pub(crate) fn not_found(op: Op, message: impl Into<String>) -> CloudError {
         Service::ApplicationAutoScaling => "ObjectNotFoundException",
         Service::Lambda | Service::EventBridge | Service::DynamoDb => "ResourceNotFoundException",
         Service::Sns => "NotFound",
+        // GetResources reports nothing as missing: it leaves unknown ARNs out.
+        Service::Tagging => "InvalidParameterException",
     };
     CloudError::new(ErrorKind::NotFound, op, message).with_code(code)
 }

@@ -192,7 +192,7 @@ impl SimAccount {
         Ok(account)
     }
 
-    /// All six ports, backed by this account.
+    /// All seven ports, backed by this account.
     pub fn cloud(self: &Arc<Self>) -> Cloud {
         Cloud {
             cloudwatch: self.clone(),
@@ -201,6 +201,7 @@ impl SimAccount {
             events: self.clone(),
             dynamodb: self.clone(),
             sns: self.clone(),
+            tagging: self.clone(),
         }
     }
 

@@ -53,6 +53,10 @@ pub struct SimState {
     /// Items of lease tables: (table, name) → (holder, expires at Unix ms, token).
     #[serde(default)]
     pub leases: BTreeMap<String, (String, u64, u64)>,
+    /// Resources (by ARN) the Resource Groups Tagging API's index has not caught up with yet:
+    /// GetResources leaves them out, as AWS's eventually consistent index may for a while.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub tag_index_behind: std::collections::BTreeSet<String>,
 }
 
 /// A Lambda function with everything AWS scopes to it, plus its traffic model.
@@ -275,6 +279,7 @@ impl SimState {
             custom_metrics: MetricStore::default(),
             next_id: 1,
             leases: BTreeMap::new(),
+            tag_index_behind: Default::default(),
         }
     }
 

@@ -47,3 +47,46 @@ pub(crate) fn remove(existing: &mut Tags, keys: &[String]) {
         existing.remove(k);
     }
 }
+
+/// The Resource Groups Tagging API over the account's taggable resources: alarms, functions
+/// and topics, by ARN. Like AWS, only resources that carry tags are returned, and those the
+/// index has not caught up with ([`super::state::SimState::tag_index_behind`]) are left out.
+#[async_trait::async_trait]
+impl crate::cloud::TaggingApi for super::SimAccount {
+    async fn get_resources(
+        &self,
+        arns: &[String],
+        next: Option<&str>,
+    ) -> CloudResult<crate::model::Page<(String, Tags)>> {
+        self.call(Op::GetResources, |cx| {
+            if arns.is_empty() || arns.len() > crate::cloud::TAGGING_ARNS_PER_CALL {
+                return Err(cx.invalid(format!(
+                    "ResourceARNList takes 1 to {} ARNs, got {}",
+                    crate::cloud::TAGGING_ARNS_PER_CALL,
+                    arns.len()
+                )));
+            }
+            if next.is_some() {
+                return Err(cx.invalid("PaginationToken cannot be combined with ResourceARNList"));
+            }
+            let mut found = Vec::new();
+            for arn in arns {
+                if cx.st.tag_index_behind.contains(arn) {
+                    continue;
+                }
+                let tags = if let Some(name) = super::alarms::name_from_arn(cx, arn) {
+                    cx.st.alarms.get(name).map(|a| &a.spec.tags)
+                } else if let Some(name) = cx.st.function_from_arn(arn) {
+                    cx.st.functions.get(name).map(|f| &f.tags)
+                } else {
+                    cx.st.topics.get(arn).map(|t| &t.tags)
+                };
+                if let Some(tags) = tags.filter(|t| !t.is_empty()) {
+                    found.push((arn.clone(), tags.clone()));
+                }
+            }
+            Ok(crate::model::Page::last(found))
+        })
+        .await
+    }
+}

@@ -20,6 +20,16 @@ pub fn has_owner_tag(own: &Ownership, tags: &crate::model::Tags) -> bool {
     tags.get(&own.tag_key) == Some(&own.tag_value)
 }
 
+/// Every marker trimtab writes on resources it does not own (functions: reserved and
+/// provisioned concurrency, warm-up, right-sizing) has a key with this prefix.
+pub const MARKER_PREFIX: &str = "trimtab:";
+
+/// Whether tags carry anything of trimtab's: a marker or the ownership tag. A function without
+/// either has nothing for trimtab to verify.
+pub fn carries_marker(own: &Ownership, tags: &crate::model::Tags) -> bool {
+    has_owner_tag(own, tags) || tags.keys().any(|k| k.starts_with(MARKER_PREFIX))
+}
+
 /// Whether a scalable target is trimtab's: its registration carried the ownership tag (read
 /// back with ListTagsForResource), or trimtab's policy is on it (targets registered before
 /// the tag was recorded at creation). `None`: no policy, and its tags were not read.
@@ -66,6 +76,33 @@ impl Foreign<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_marker_key_has_the_marker_prefix() {
+        for key in [
+            crate::controllers::concurrency::TAG_RESERVED,
+            crate::controllers::coldstart::names::TAG_PROVISIONED,
+            crate::controllers::coldstart::names::TAG_WARMUP,
+            crate::controllers::rightsizing::marker::TAG,
+            crate::controllers::alarms::TARGET_TAG,
+        ] {
+            assert!(key.starts_with(MARKER_PREFIX), "{key}");
+        }
+        let own = Ownership {
+            tag_key: "managed-by".into(),
+            tag_value: "trimtab".into(),
+            name_prefix: "trimtab-".into(),
+            prune: true,
+            adopt: vec![],
+            max_deletions: 20,
+            allow_mass_deletion: false,
+        };
+        let tags = |k: &str, v: &str| crate::model::Tags::from([(k.to_string(), v.to_string())]);
+        assert!(carries_marker(&own, &tags("trimtab:warmup", "x")));
+        assert!(carries_marker(&own, &tags("managed-by", "trimtab")));
+        assert!(!carries_marker(&own, &tags("team", "growth")));
+        assert!(!carries_marker(&own, &tags("managed-by", "someone-else")));
+    }
 
     #[test]
     fn adopted_or_marked_resources_may_change_and_others_are_refused_with_the_way_out() {

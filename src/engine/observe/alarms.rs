@@ -1,6 +1,7 @@
 //! Alarms: DescribeAlarms pages (100 each) filtered by trimtab's name prefix, so other people's
-//! alarms are never even read. Their tags (not in DescribeAlarms) come from
-//! ListTagsForResource, through a cache (see `tag_cache`).
+//! alarms are never even read. Their tags (not in DescribeAlarms) come through a cache (see
+//! `tag_cache`) from the tagging API in bulk, and from ListTagsForResource for the few the
+//! bulk read does not vouch for.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use crate::engine::error_chain;
 use crate::model::{Desired, ObservedAlarm};
 
 use super::paging::{call_each, paginate};
-use super::{ObserveError, Observer};
+use super::{ObserveError, Observer, bulk_tags};
 
 impl Observer {
     pub(super) async fn alarms(
@@ -38,16 +39,32 @@ impl Observer {
             .into_iter()
             .map(|a| (a.spec.name.clone(), a))
             .collect();
+        // In bulk first; what the tagging index does not return (someone else's untagged alarm,
+        // or one tagged too recently for the index) is read one by one, since its absence
+        // there proves nothing.
+        let mut to_read = plan.to_read;
+        if to_read.len() >= bulk_tags::WORTH_IT {
+            let bulk = self
+                .bulk_tags(to_read.iter().map(|a| a.arn.clone()).collect())
+                .await;
+            let mut rest = Vec::new();
+            for mut alarm in to_read {
+                match bulk.found.get(&alarm.arn) {
+                    Some(tags) => {
+                        self.tags.store(&alarm, tags, now);
+                        alarm.spec.tags = tags.clone();
+                        alarms.insert(alarm.spec.name.clone(), alarm);
+                    }
+                    None => rest.push(alarm),
+                }
+            }
+            to_read = rest;
+        }
         let cw = &self.cloud.cloudwatch;
-        let read = call_each(
-            &self.gov,
-            Op::CwListTagsForResource,
-            plan.to_read,
-            |alarm| {
-                let cw = cw.clone();
-                async move { cw.list_tags_for_resource(&alarm.arn).await }
-            },
-        )
+        let read = call_each(&self.gov, Op::CwListTagsForResource, to_read, |alarm| {
+            let cw = cw.clone();
+            async move { cw.list_tags_for_resource(&alarm.arn).await }
+        })
         .await;
         for (mut alarm, tags) in read {
             match tags {

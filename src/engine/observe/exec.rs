@@ -11,9 +11,11 @@ use crate::model::{
 };
 
 use super::paging::{call_each, paginate, paginate_each};
-use super::{ObserveError, Observer};
+use super::{ObserveError, Observer, bulk_tags};
+use crate::controllers::shared::ownership::carries_marker;
 use crate::engine::error_chain;
 use crate::model::Desired;
+use crate::model::Need;
 
 /// DescribeScalableTargets takes at most this many resource ids.
 const TARGET_IDS_PER_CALL: usize = 50;
@@ -21,6 +23,8 @@ const TARGET_IDS_PER_CALL: usize = 50;
 /// What one read found, to be applied to the snapshot.
 pub(super) enum Delta {
     Function(String, CloudResult<FunctionDetail>),
+    /// A function whose re-verification a bulk tag read settled: no marker of trimtab's.
+    Unmarked(String),
     AccountSettings(CloudResult<AccountConcurrency>),
     Alarms(BTreeMap<String, ObservedAlarm>),
     Topics(Vec<ObservedTopic>),
@@ -49,6 +53,8 @@ type Batch = Result<Vec<Delta>, ObserveError>;
 #[derive(Default)]
 struct Round {
     functions: Vec<String>,
+    /// Functions asked for only as re-verifications.
+    verify_functions: Vec<String>,
     account_settings: bool,
     alarms: Vec<String>,
     topics: Vec<String>,
@@ -68,10 +74,11 @@ struct Round {
 }
 
 impl Round {
-    fn new(todo: Vec<Read>) -> Self {
+    fn new(todo: Vec<(Read, Need)>) -> Self {
         let mut r = Round::default();
-        for read in todo {
+        for (read, need) in todo {
             match read {
+                Read::Function(name) if need == Need::Verify => r.verify_functions.push(name),
                 Read::Function(name) => r.functions.push(name),
                 Read::AccountSettings => r.account_settings = true,
                 Read::Alarms { prefix } => r.alarms.push(prefix),
@@ -110,13 +117,18 @@ fn all(results: Vec<Batch>) -> Batch {
 }
 
 impl Observer {
-    pub(super) async fn execute(&self, desired: &Desired, o: &Observed, todo: Vec<Read>) -> Batch {
+    pub(super) async fn execute(
+        &self,
+        desired: &Desired,
+        o: &Observed,
+        todo: Vec<(Read, Need)>,
+    ) -> Batch {
         if todo.is_empty() {
             return Ok(Vec::new());
         }
         let r = Round::new(todo);
         let (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p, q) = tokio::join!(
-            self.read_functions(&r.functions),
+            self.read_functions(desired, o, &r.functions, &r.verify_functions),
             self.read_account(r.account_settings),
             self.read_alarms(desired, &r.alarms),
             self.read_topics(&r.topics),
@@ -137,17 +149,58 @@ impl Observer {
         all(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o2, p, q])
     }
 
-    async fn read_functions(&self, names: &[String]) -> Batch {
+    /// GetFunction for the functions needed now. Those asked for only as re-verifications
+    /// (which exist to find trimtab's markers on functions nothing else reads) are first looked
+    /// up in bulk: one whose tags the index returns without any marker is settled; one it does
+    /// not return has never been tagged, or was tagged within the index's lag, which a verify
+    /// read tolerates (the next rotation reads it again); the rest are read with GetFunction.
+    async fn read_functions(
+        &self,
+        desired: &Desired,
+        o: &Observed,
+        now: &[String],
+        verify: &[String],
+    ) -> Batch {
+        let mut names = now.to_vec();
+        let mut out = Vec::new();
+        if verify.len() >= bulk_tags::WORTH_IT {
+            let arns: Vec<(&String, &str)> = verify
+                .iter()
+                .filter_map(|n| o.functions.get(n).map(|f| (n, f.summary.arn.as_str())))
+                .collect();
+            let bulk = self
+                .bulk_tags(arns.iter().map(|(_, arn)| arn.to_string()).collect())
+                .await;
+            for name in verify {
+                let arn = o.functions.get(name).map(|f| f.summary.arn.as_str());
+                let settled = arn.is_some_and(|arn| {
+                    bulk.answered(arn)
+                        && !bulk
+                            .found
+                            .get(arn)
+                            .is_some_and(|tags| carries_marker(&desired.ownership, tags))
+                });
+                if settled {
+                    out.push(Delta::Unmarked(name.clone()));
+                } else {
+                    names.push(name.clone());
+                }
+            }
+        } else {
+            names.extend(verify.iter().cloned());
+        }
         let lambda = &self.cloud.lambda;
-        let results = call_each(&self.gov, Op::GetFunction, names.iter().cloned(), |name| {
+        let results = call_each(&self.gov, Op::GetFunction, names, |name| {
             let lambda = lambda.clone();
             async move { lambda.get_function(&name).await }
         })
         .await;
-        Ok(results
-            .into_iter()
-            .map(|(name, r)| Delta::Function(name, r))
-            .collect())
+        out.extend(
+            results
+                .into_iter()
+                .map(|(name, r)| Delta::Function(name, r)),
+        );
+        Ok(out)
     }
 
     async fn read_account(&self, wanted: bool) -> Batch {

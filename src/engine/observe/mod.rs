@@ -17,6 +17,7 @@
 //! per-resource read marks just that resource unknown, which the controllers leave alone.
 
 mod alarms;
+mod bulk_tags;
 mod exec;
 mod framework;
 mod metrics;
@@ -178,7 +179,7 @@ impl Observer {
         o: &mut Observed,
         reads: Reads,
         verification: Verification,
-    ) -> Vec<Read> {
+    ) -> Vec<(Read, Need)> {
         let mut todo = Vec::new();
         let mut verify: BTreeMap<&'static str, Vec<Read>> = BTreeMap::new();
         for (read, need) in reads.wants {
@@ -186,9 +187,12 @@ impl Observer {
                 continue;
             }
             match need {
-                Need::Now => todo.push(read),
-                Need::Verify if verification == Verification::Full => todo.push(read),
+                Need::Now => todo.push((read, Need::Now)),
+                // Settled earlier this cycle (by the rotation, or found unmarked in bulk).
                 Need::Verify if o.reads.deferred(&read) => {}
+                Need::Verify if verification == Verification::Full => {
+                    todo.push((read, Need::Verify))
+                }
                 Need::Verify => verify.entry(read.family()).or_default().push(read),
             }
         }
@@ -215,16 +219,20 @@ impl Observer {
                 (0..share).map(|i| (start + i) % n).collect();
             for (i, read) in candidates.into_iter().enumerate() {
                 if chosen.contains(&i) {
-                    todo.push(read);
+                    todo.push((read, Need::Verify));
                 } else {
                     o.reads.defer(read);
                 }
             }
         }
-        for read in &todo {
-            o.reads.record(read.clone());
+        for (read, need) in &todo {
+            // A function's re-verification may be settled by a bulk tag read instead (see
+            // `exec::read_functions`); it is recorded when its outcome is applied.
+            if !(*need == Need::Verify && matches!(read, Read::Function(_))) {
+                o.reads.record(read.clone());
+            }
         }
-        todo.sort_unstable_by(|a, b| a.order_key().cmp(&b.order_key()));
+        todo.sort_unstable_by(|(a, _), (b, _)| a.order_key().cmp(&b.order_key()));
         todo
     }
 
@@ -234,7 +242,12 @@ impl Observer {
     }
 
     fn apply(&self, o: &mut Observed, delta: Delta) {
+        if let Delta::Function(name, _) = &delta {
+            o.reads.record(Read::Function(name.clone()));
+        }
         match delta {
+            // Its tags, read in bulk, carry no marker of trimtab's: nothing to verify.
+            Delta::Unmarked(name) => o.reads.defer(Read::Function(name)),
             Delta::Function(name, Ok(detail)) => {
                 if let Some(f) = o.functions.get_mut(&name) {
                     f.summary = detail.summary.clone();
