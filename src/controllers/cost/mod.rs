@@ -365,11 +365,14 @@ impl Controller for Cost {
                 memory.provisioned.insert(f.to_string(), allocated);
             }
         }
-        let Some(usage) = usage_of(cx, r, &memory.provisioned, None) else {
+        let Some(common) = Common::of(cx, r) else {
+            return;
+        };
+        let Some(usage) = usage_of(cx, r, &common, &memory.provisioned, None) else {
             return;
         };
         let mut report = estimate(&usage, &cx.desired.prices, cx.settings);
-        report.hourly = hourly(cx, r, &memory.provisioned);
+        report.hourly = hourly(cx, r, &common, &memory.provisioned);
         notes(cx, &report, out);
         publish(cx, memory, &report, out);
         out.plan.cost = Some(report);
@@ -381,6 +384,7 @@ impl Controller for Cost {
 fn hourly(
     cx: &Cx<'_, Cost>,
     r: &Reads1,
+    common: &Common<'_>,
     allocated: &BTreeMap<String, u32>,
 ) -> Vec<crate::model::cost::HourlyCost> {
     let hours: BTreeSet<SystemTime> = r
@@ -392,7 +396,7 @@ fn hourly(
     hours
         .into_iter()
         .filter_map(|h| {
-            let usage = usage_of(cx, r, allocated, Some(h))?;
+            let usage = usage_of(cx, r, common, allocated, Some(h))?;
             let e = estimate(&usage, &cx.desired.prices, cx.settings);
             Some(crate::model::cost::HourlyCost {
                 hour: humantime::format_rfc3339_seconds(h).to_string(),
@@ -418,44 +422,69 @@ fn pc_functions<'a>(cx: &'a Cx<'_, Cost>) -> Vec<&'a str> {
     out
 }
 
-/// The usage, once every read is in.
+/// What the window's usage and each of its hours' share, worked out once a cycle (the hourly
+/// history prices 24 hours more every cycle).
+struct Common<'a> {
+    /// Provisioned concurrency held by function: each scalable target's minimum, until Lambda's
+    /// allocation has been listed.
+    provisioned: BTreeMap<&'a str, u32>,
+    owned_alarms: usize,
+}
+
+impl<'a> Common<'a> {
+    /// `None` until every read of the batch is in.
+    fn of(cx: &'a Cx<'_, Cost>, r: &Reads1) -> Option<Self> {
+        let metrics = &cx.observed.metrics;
+        if !r.batch.reads().iter().all(|m| metrics.contains_key(m)) {
+            return None;
+        }
+        let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
+        for t in &cx.observed.scalable_targets {
+            if t.dimension != ScalableDimension::LambdaProvisionedConcurrency {
+                continue;
+            }
+            if let Some(name) = t
+                .resource_id
+                .strip_prefix("function:")
+                .and_then(|r| r.split(':').next())
+            {
+                *provisioned.entry(name).or_default() += t.min_capacity;
+            }
+        }
+        let owned_alarms = cx
+            .observed
+            .alarms
+            .values()
+            .filter(|a| super::alarms::is_owned(cx.desired, a))
+            .count();
+        Some(Self {
+            provisioned,
+            owned_alarms,
+        })
+    }
+}
+
 /// The usage over the window, or over one `hour` of it (its datapoints alone).
 fn usage_of(
     cx: &Cx<'_, Cost>,
     r: &Reads1,
+    common: &Common<'_>,
     allocated: &BTreeMap<String, u32>,
     hour: Option<SystemTime>,
 ) -> Option<Usage> {
     let metrics = &cx.observed.metrics;
-    let all_read = r.batch.reads().iter().all(|m| metrics.contains_key(m));
-    if !all_read {
-        return None;
-    }
     let window = hour.map_or(cx.settings.window, |_| HOUR);
+    let in_hour = move |(t, _): &&(SystemTime, f64)| hour.is_none_or(|h| *t == h);
     let points = |m: &MetricRead| -> Vec<(SystemTime, f64)> {
         let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
-        all.iter()
-            .filter(|(t, _)| hour.is_none_or(|h| *t == h))
-            .copied()
-            .collect()
+        all.iter().filter(in_hour).copied().collect()
     };
     // `+ 0.0`: an empty f64 sum is −0.0, which prints as "-0.00".
-    let sum = |m: &MetricRead| -> f64 { points(m).iter().map(|(_, v)| v).sum::<f64>() + 0.0 };
-    // Provisioned concurrency held: what Lambda says is allocated; until it has been listed,
-    // each scalable target's minimum.
-    let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
-    for t in &cx.observed.scalable_targets {
-        if t.dimension != ScalableDimension::LambdaProvisionedConcurrency {
-            continue;
-        }
-        if let Some(name) = t
-            .resource_id
-            .strip_prefix("function:")
-            .and_then(|r| r.split(':').next())
-        {
-            *provisioned.entry(name).or_default() += t.min_capacity;
-        }
-    }
+    let sum = |m: &MetricRead| -> f64 {
+        let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
+        all.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
+    };
+    let provisioned = &common.provisioned;
     let functions = r
         .functions
         .iter()
@@ -537,12 +566,6 @@ fn usage_of(
         }
         (Students::Metric { .. }, None) => (None, "not read".into()),
     };
-    let owned_alarms = cx
-        .observed
-        .alarms
-        .values()
-        .filter(|a| super::alarms::is_owned(cx.desired, a))
-        .count();
     // What trimtab requests a month at its configured pace: the usage batch once per refresh,
     // and the per-function reads of the other controllers are counted in their own figures
     // (`trimtab_cloudwatch_metrics_cost_dollars`); this is the cost model's own share.
@@ -552,7 +575,7 @@ fn usage_of(
         functions,
         tables,
         tokens,
-        alarms: owned_alarms,
+        alarms: common.owned_alarms,
         published_metrics: if cx.settings.publish { 2 } else { 0 },
         metrics_requested_per_month: r.batch.reads().len() as f64 * per_month,
         students,
