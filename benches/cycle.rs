@@ -1134,6 +1134,10 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// The same allocator as the binary, so the figures are the daemon's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let kind = match clock_kind() {
         Ok(kind) => kind,
