@@ -387,11 +387,10 @@ fn hourly(
     common: &Common<'_>,
     allocated: &BTreeMap<String, u32>,
 ) -> Vec<crate::model::cost::HourlyCost> {
-    let hours: BTreeSet<SystemTime> = r
+    let hours: BTreeSet<SystemTime> = common
         .functions
         .iter()
-        .filter_map(|(_, inv, _)| cx.observed.metrics.get(inv))
-        .flat_map(|p| p.iter().map(|(t, _)| *t))
+        .flat_map(|(_, _, inv, _)| inv.iter().map(|(t, _)| *t))
         .collect();
     hours
         .into_iter()
@@ -429,11 +428,15 @@ struct Common<'a> {
     /// allocation has been listed.
     provisioned: BTreeMap<&'a str, u32>,
     owned_alarms: usize,
+    /// Each function read, with its invocation and duration datapoints.
+    functions: Vec<(&'a str, &'a crate::model::ObservedFunction, Points<'a>, Points<'a>)>,
 }
+
+type Points<'a> = &'a [(SystemTime, f64)];
 
 impl<'a> Common<'a> {
     /// `None` until every read of the batch is in.
-    fn of(cx: &'a Cx<'_, Cost>, r: &Reads1) -> Option<Self> {
+    fn of(cx: &'a Cx<'_, Cost>, r: &'a Reads1) -> Option<Self> {
         let metrics = &cx.observed.metrics;
         if !r.batch.reads().iter().all(|m| metrics.contains_key(m)) {
             return None;
@@ -457,9 +460,19 @@ impl<'a> Common<'a> {
             .values()
             .filter(|a| super::alarms::is_owned(cx.desired, a))
             .count();
+        let points = |m: &MetricRead| metrics.get(m).map_or(&[][..], |p| p.as_slice());
+        let functions = r
+            .functions
+            .iter()
+            .filter_map(|(name, inv, dur)| {
+                let f = cx.observed.functions.get(name)?;
+                Some((name.as_str(), f, points(inv), points(dur)))
+            })
+            .collect();
         Some(Self {
             provisioned,
             owned_alarms,
+            functions,
         })
     }
 }
@@ -485,22 +498,22 @@ fn usage_of(
         all.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
     };
     let provisioned = &common.provisioned;
-    let functions = r
+    let sum_of = |points: Points<'_>| -> f64 {
+        points.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
+    };
+    let functions = common
         .functions
         .iter()
-        .filter_map(|(name, inv, dur)| {
-            let f = cx.observed.functions.get(name)?;
-            Some(FunctionUsage {
-                architecture: f.summary.architecture,
-                memory_mb: f.summary.memory_mb,
-                invocations: sum(inv),
-                duration_ms: sum(dur),
-                provisioned: allocated
-                    .get(name)
-                    .or(provisioned.get(name.as_str()))
-                    .copied()
-                    .unwrap_or(0),
-            })
+        .map(|&(name, f, inv, dur)| FunctionUsage {
+            architecture: f.summary.architecture,
+            memory_mb: f.summary.memory_mb,
+            invocations: sum_of(inv),
+            duration_ms: sum_of(dur),
+            provisioned: allocated
+                .get(name)
+                .or(provisioned.get(name))
+                .copied()
+                .unwrap_or(0),
         })
         .collect();
     let mut tables: Vec<TableUsage> = r
