@@ -427,6 +427,20 @@ fn lower_bounds(b: &Bench, m: &Measured) -> Vec<(Op, u64, String)> {
     } else {
         u64::from(cost_listing)
     };
+    let per_ttl = |count: u64| {
+        ceil_div(
+            count * b.desired.interval.as_secs(),
+            b.desired.observe.tag_cache_ttl.as_secs().max(1),
+        )
+    };
+    let rotation = per_ttl(n);
+    // Alarm tags are re-verified, a share a cycle, once the tags cached at creation pass the
+    // TTL; the cycle's own ListTagsForResource-free reads say whether it did.
+    let alarm_tags = if m.calls.calls(Op::GetResources) > ceil_div(rotation, 100) {
+        per_ttl(alarms)
+    } else {
+        0
+    };
     vec![
         (
             Op::ListFunctions,
@@ -489,12 +503,20 @@ fn lower_bounds(b: &Bench, m: &Measured) -> Vec<(Op, u64, String)> {
         ),
         (
             Op::GetFunction,
-            ceil_div(
-                n * b.desired.interval.as_secs(),
-                b.desired.observe.tag_cache_ttl.as_secs().max(1),
+            0,
+            "all batch, no tag selectors, no markers: re-verifications settle in bulk".into(),
+        ),
+        (
+            Op::GetResources,
+            ceil_div(rotation, 100) + ceil_div(alarm_tags, 100),
+            format!(
+                "tags in bulk, 100 a call: the rotation re-verifying each function once per TTL ({rotation}){}",
+                if alarm_tags > 0 {
+                    format!(" and the alarm tags past their TTL ({alarm_tags})")
+                } else {
+                    String::new()
+                }
             ),
-            "all batch, no tag selectors: only the rotation that re-reads each function once per TTL"
-                .into(),
         ),
         (
             Op::DescribeScalableTargets,
@@ -630,6 +652,7 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
         Op::GetMetricData,
         Op::ListFunctions,
         Op::GetFunction,
+        Op::GetResources,
     ] {
         let bucket = op.bucket();
         let _ = writeln!(
@@ -754,11 +777,21 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
             "| API calls | {cold_calls} | {warm_calls} ({:.1}× warm) |",
             cold_calls as f64 / warm_calls.max(1) as f64
         );
-        println!(
-            "| ListTagsForResource (CloudWatch) | {} | {} |",
-            cold.calls.calls(Op::CwListTagsForResource),
-            c2.calls.calls(Op::CwListTagsForResource)
-        );
+        for (label, op) in [
+            (
+                "ListTagsForResource (CloudWatch)",
+                Op::CwListTagsForResource,
+            ),
+            ("GetFunction", Op::GetFunction),
+            ("GetResources (tags in bulk)", Op::GetResources),
+            ("GetMetricData (both read metrics)", Op::GetMetricData),
+        ] {
+            println!(
+                "| {label} | {} | {} |",
+                cold.calls.calls(op),
+                c2.calls.calls(op)
+            );
+        }
         println!(
             "| write calls | {} | {} |",
             cold.calls.write_calls(),
@@ -1066,6 +1099,22 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
             .changes
             .len()
     });
+    // For a profiler to attach to: this many more steady plans of the same observation, after
+    // the split is printed (`TRIMTAB_BENCH_PROFILE_PLANS=2000`, then `perf record -p`).
+    let profile_plans: usize = std::env::var("TRIMTAB_BENCH_PROFILE_PLANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if profile_plans > 0 {
+        eprintln!(
+            "profiling: {profile_plans} steady plans (pid {})",
+            std::process::id()
+        );
+        for _ in 0..profile_plans {
+            std::hint::black_box(b.engine.plan_observed(&b.desired, &observed));
+        }
+        eprintln!("profiling: done");
+    }
     let before = cpu_time();
     drop(observed);
     let drop_cpu = cpu_time().saturating_sub(before);
