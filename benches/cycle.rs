@@ -1188,6 +1188,7 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    trimtab::allocator::tune();
     let kind = match clock_kind() {
         Ok(kind) => kind,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! executes it politely (rate limits per API, backoff, per-resource isolation); `engine::runtime`
 //! repeats that on a schedule, and `server` exposes health, status and metrics.
 
+pub mod allocator;
 pub mod app;
 pub mod clock;
 pub mod cloud;

@@ -255,15 +255,13 @@ async fn plan_or_apply(
     ExitCode::from(code)
 }
 
-/// mimalloc rather than glibc's malloc: a reconcile cycle makes and drops hundreds of thousands
-/// of small values (alarm specs, metric ids, tags), and glibc spent about a third of a steady
-/// cycle's CPU in malloc, free and consolidation (perf, `cargo bench --bench cycle`), and kept
-/// freed memory in per-thread arenas.
+/// mimalloc, tuned in `trimtab::allocator` (why: there).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    trimtab::allocator::tune();
     // Usage errors exit 64, not clap's 2, which means "changes pending" here; --help and
     // --version still print and exit 0.
     let cli = match Cli::try_parse() {
