@@ -43,29 +43,28 @@ impl Observer {
         // or one tagged too recently for the index) is read one by one, since its absence
         // there proves nothing.
         let mut to_read = plan.to_read;
+        let mut read = Vec::new();
         if to_read.len() >= bulk_tags::WORTH_IT {
-            let bulk = self
+            let mut bulk = self
                 .bulk_tags(to_read.iter().map(|a| a.arn.clone()).collect())
                 .await;
             let mut rest = Vec::new();
-            for mut alarm in to_read {
-                match bulk.found.get(&alarm.arn) {
-                    Some(tags) => {
-                        self.tags.store(&alarm, tags, now);
-                        alarm.spec.tags = tags.clone();
-                        alarms.insert(alarm.spec.name.clone(), alarm);
-                    }
+            for alarm in to_read {
+                match bulk.found.remove(&alarm.arn) {
+                    Some(tags) => read.push((alarm, Ok(tags))),
                     None => rest.push(alarm),
                 }
             }
             to_read = rest;
         }
         let cw = &self.cloud.cloudwatch;
-        let read = call_each(&self.gov, Op::CwListTagsForResource, to_read, |alarm| {
-            let cw = cw.clone();
-            async move { cw.list_tags_for_resource(&alarm.arn).await }
-        })
-        .await;
+        read.extend(
+            call_each(&self.gov, Op::CwListTagsForResource, to_read, |alarm| {
+                let cw = cw.clone();
+                async move { cw.list_tags_for_resource(&alarm.arn).await }
+            })
+            .await,
+        );
         for (mut alarm, tags) in read {
             match tags {
                 Ok(tags) => {
