@@ -164,15 +164,18 @@ impl Observer {
         let mut names = now.to_vec();
         let mut out = Vec::new();
         if verify.len() >= bulk_tags::WORTH_IT {
-            let arns: Vec<(&String, &str)> = verify
+            let arns: Vec<(&String, Option<&str>)> = verify
                 .iter()
-                .filter_map(|n| o.functions.get(n).map(|f| (n, f.summary.arn.as_str())))
+                .map(|n| (n, o.functions.get(n).map(|f| f.summary.arn.as_str())))
                 .collect();
             let bulk = self
-                .bulk_tags(arns.iter().map(|(_, arn)| arn.to_string()).collect())
+                .bulk_tags(
+                    arns.iter()
+                        .filter_map(|(_, arn)| arn.map(str::to_string))
+                        .collect(),
+                )
                 .await;
-            for name in verify {
-                let arn = o.functions.get(name).map(|f| f.summary.arn.as_str());
+            for (name, arn) in arns {
                 let settled = arn.is_some_and(|arn| {
                     bulk.answered(arn)
                         && !bulk
