@@ -104,6 +104,11 @@ impl Drop for Replica {
 
 /// Samples both replicas until `done` says so or `limit` passes; panics if both lead at once.
 /// Returns how long it took.
+/// The first replica leads and the second stands by.
+fn settled(a: Option<bool>, b: Option<bool>) -> bool {
+    a == Some(true) && b == Some(false)
+}
+
 fn watch(
     a: &Replica,
     b: &Replica,
@@ -153,7 +158,7 @@ emit(True)
         &leader,
         &standby,
         first,
-        |x, y| x == Some(true) && y == Some(false),
+        settled,
         &mut overlaps,
         &mut samples,
     )
@@ -212,7 +217,7 @@ emit(True)
             &leader,
             &standby,
             first,
-            |x, y| x == Some(true) && y == Some(false),
+            settled,
             &mut overlaps,
             &mut samples,
         )
