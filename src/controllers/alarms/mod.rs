@@ -38,7 +38,7 @@ impl Controller for Alarms {
     type Settings = Settings;
     type RuleSettings = FunctionAlarmOverrides;
     type TableSettings = TableAlarmOverrides;
-    type Memory = ();
+    type Memory = Memo;
 
     fn settings(cx: &mut SettingsCx<'_, '_, '_>) -> Settings {
         settings::read(cx)
@@ -52,18 +52,18 @@ impl Controller for Alarms {
         settings::read_table(cx, s)
     }
 
-    fn reads(cx: &Cx<'_, Self>, _: &mut (), reads: &mut Reads) {
+    fn reads(cx: &Cx<'_, Self>, _: &mut Memo, reads: &mut Reads) {
         reads.now(Read::Alarms {
             prefix: cx.desired.ownership.name_prefix.clone(),
         });
     }
 
-    fn plan(cx: &Cx<'_, Self>, _: &mut (), out: &mut Planned) {
+    fn plan(cx: &Cx<'_, Self>, memo: &mut Memo, out: &mut Planned) {
         let topic = cx.fact::<AlarmTopic>().map_or_else(
             || TopicRef::Pending("the notifications controller did not run".into()),
             |t| t.0.clone(),
         );
-        out.plan = plan(cx.desired, cx.settings, cx.observed, &topic);
+        out.plan = plan_with(cx.desired, cx.settings, cx.observed, &topic, memo);
         out.facts.publish(DurationAlarm::of(cx.settings));
     }
 }
@@ -195,80 +195,194 @@ pub fn desired_alarms(
     observed: &Observed,
     actions: &[String],
 ) -> Vec<DesiredAlarm> {
+    let mut memo = Memo::default();
+    memo.refresh(desired, settings, observed, actions);
+    let mut out: Vec<DesiredAlarm> = memo.function_alarms().cloned().collect();
+    out.extend(resource_and_app_alarms(desired, settings, observed, actions));
+    out
+}
+
+/// What a function's alarms are built from, besides its name: its rule's three alarm rules
+/// with the overrides applied.
+#[derive(Debug, Clone, PartialEq)]
+struct FunctionKey {
+    duration: AlarmRule,
+    errors: AlarmRule,
+    throttles: AlarmRule,
+}
+
+/// What every function's alarms are built from: the names' prefix, the ownership tag, the
+/// duration statistic and where the alarms notify.
+#[derive(Debug, Clone, PartialEq)]
+struct SharedKey {
+    prefix: String,
+    tag: (String, String),
+    statistic: String,
+    actions: Vec<String>,
+}
+
+impl SharedKey {
+    fn matches(&self, desired: &Desired, settings: &Settings, actions: &[String]) -> bool {
+        let own = &desired.ownership;
+        self.prefix == own.name_prefix
+            && self.tag.0 == own.tag_key
+            && self.tag.1 == own.tag_value
+            && self.statistic == settings.defaults.duration_statistic
+            && self.actions == actions
+    }
+
+    fn of(desired: &Desired, settings: &Settings, actions: &[String]) -> Self {
+        let own = &desired.ownership;
+        Self {
+            prefix: own.name_prefix.clone(),
+            tag: (own.tag_key.clone(), own.tag_value.clone()),
+            statistic: settings.defaults.duration_statistic.clone(),
+            actions: actions.to_vec(),
+        }
+    }
+}
+
+/// The alarms controller's memory: each function's desired alarms with what they were built
+/// from. A steady cycle at 1,000 functions would otherwise format and allocate 3,000 alarm
+/// specs only to find them equal to the last cycle's; a function whose inputs are unchanged
+/// keeps its alarms, any other is built afresh, so the result is the same as building all.
+#[derive(Debug, Default)]
+pub struct Memo {
+    shared: Option<SharedKey>,
+    /// By function name, the functions in scope this cycle only.
+    functions: BTreeMap<String, (FunctionKey, Vec<DesiredAlarm>)>,
+}
+
+impl Memo {
+    /// Brings the memo up to this cycle's functions and settings.
+    fn refresh(
+        &mut self,
+        desired: &Desired,
+        settings: &Settings,
+        observed: &Observed,
+        actions: &[String],
+    ) {
+        if !self
+            .shared
+            .as_ref()
+            .is_some_and(|k| k.matches(desired, settings, actions))
+        {
+            self.shared = Some(SharedKey::of(desired, settings, actions));
+            self.functions.clear();
+        }
+        let b = AlarmBuilder { desired, actions };
+        let defaults = &settings.defaults;
+        let mut last = std::mem::take(&mut self.functions);
+        for (name, function) in &observed.functions {
+            let RuleMatch::Rule(rule) = rule_for(&desired.functions, name, function.tags()) else {
+                continue;
+            };
+            let overrides = Alarms::rule_of(&rule.settings);
+            let key = FunctionKey {
+                duration: defaults.duration.with(&overrides.duration),
+                errors: defaults.error_rate.with(&overrides.error_rate),
+                throttles: defaults.throttles.with(&overrides.throttles),
+            };
+            let (name, alarms) = match last.remove_entry(name) {
+                Some((name, (k, alarms))) if k == key => (name, alarms),
+                _ => (name.clone(), function_alarms(&b, defaults, name, &key)),
+            };
+            self.functions.insert(name, (key, alarms));
+        }
+    }
+
+    /// The functions' alarms, by function name.
+    fn function_alarms(&self) -> impl Iterator<Item = &DesiredAlarm> {
+        self.functions.values().flat_map(|(_, alarms)| alarms)
+    }
+}
+
+/// One function's alarms: duration, error rate and throttles, each unless disabled.
+fn function_alarms(
+    b: &AlarmBuilder<'_>,
+    defaults: &AlarmDefaults,
+    name: &str,
+    key: &FunctionKey,
+) -> Vec<DesiredAlarm> {
+    let prefix = &b.desired.ownership.name_prefix;
+    let target = format!("lambda:{name}");
+    let mut out = Vec::new();
+    let duration = &key.duration;
+    if duration.enabled {
+        let statistic = &defaults.duration_statistic;
+        out.push(b.build(
+            format!("{prefix}lambda-{name}-duration-{statistic}"),
+            target.clone(),
+            format!("{statistic} duration of {name}"),
+            AlarmMetric::Single(stat(
+                lambda_metric("Duration", name),
+                duration.period_s,
+                statistic,
+            )),
+            Comparison::GreaterThanThreshold,
+            duration,
+            " ms",
+        ));
+    }
+    let errors = &key.errors;
+    if errors.enabled {
+        out.push(b.build(
+            format!("{prefix}lambda-{name}-error-rate"),
+            target.clone(),
+            format!("error rate of {name}"),
+            AlarmMetric::Math(vec![
+                MathQuery::Stat {
+                    id: "errors".into(),
+                    stat: stat(lambda_metric("Errors", name), errors.period_s, "Sum"),
+                    return_data: false,
+                },
+                MathQuery::Stat {
+                    id: "invocations".into(),
+                    stat: stat(lambda_metric("Invocations", name), errors.period_s, "Sum"),
+                    return_data: false,
+                },
+                MathQuery::Expression {
+                    id: "error_rate".into(),
+                    expression: "IF(invocations > 0, 100 * errors / invocations, 0)".into(),
+                    label: Some("Error rate (%)".into()),
+                    return_data: true,
+                },
+            ]),
+            Comparison::GreaterThanThreshold,
+            errors,
+            " %",
+        ));
+    }
+    let throttles = &key.throttles;
+    if throttles.enabled {
+        out.push(b.build(
+            format!("{prefix}lambda-{name}-throttles"),
+            target,
+            format!("throttles of {name}"),
+            AlarmMetric::Single(stat(
+                lambda_metric("Throttles", name),
+                throttles.period_s,
+                "Sum",
+            )),
+            Comparison::GreaterThanThreshold,
+            throttles,
+            "",
+        ));
+    }
+    out
+}
+
+/// The alarms of the tables and of the application as a whole.
+fn resource_and_app_alarms(
+    desired: &Desired,
+    settings: &Settings,
+    observed: &Observed,
+    actions: &[String],
+) -> Vec<DesiredAlarm> {
     let b = AlarmBuilder { desired, actions };
     let prefix = &desired.ownership.name_prefix;
     let defaults = &settings.defaults;
     let mut out = Vec::new();
-
-    for (name, function) in &observed.functions {
-        let RuleMatch::Rule(rule) = rule_for(&desired.functions, name, function.tags()) else {
-            continue;
-        };
-        let target = format!("lambda:{name}");
-        let overrides = Alarms::rule_of(&rule.settings);
-        let duration = defaults.duration.with(&overrides.duration);
-        if duration.enabled {
-            let statistic = &defaults.duration_statistic;
-            out.push(b.build(
-                format!("{prefix}lambda-{name}-duration-{statistic}"),
-                target.clone(),
-                format!("{statistic} duration of {name}"),
-                AlarmMetric::Single(stat(
-                    lambda_metric("Duration", name),
-                    duration.period_s,
-                    statistic,
-                )),
-                Comparison::GreaterThanThreshold,
-                &duration,
-                " ms",
-            ));
-        }
-        let errors = defaults.error_rate.with(&overrides.error_rate);
-        if errors.enabled {
-            out.push(b.build(
-                format!("{prefix}lambda-{name}-error-rate"),
-                target.clone(),
-                format!("error rate of {name}"),
-                AlarmMetric::Math(vec![
-                    MathQuery::Stat {
-                        id: "errors".into(),
-                        stat: stat(lambda_metric("Errors", name), errors.period_s, "Sum"),
-                        return_data: false,
-                    },
-                    MathQuery::Stat {
-                        id: "invocations".into(),
-                        stat: stat(lambda_metric("Invocations", name), errors.period_s, "Sum"),
-                        return_data: false,
-                    },
-                    MathQuery::Expression {
-                        id: "error_rate".into(),
-                        expression: "IF(invocations > 0, 100 * errors / invocations, 0)".into(),
-                        label: Some("Error rate (%)".into()),
-                        return_data: true,
-                    },
-                ]),
-                Comparison::GreaterThanThreshold,
-                &errors,
-                " %",
-            ));
-        }
-        let throttles = defaults.throttles.with(&overrides.throttles);
-        if throttles.enabled {
-            out.push(b.build(
-                format!("{prefix}lambda-{name}-throttles"),
-                target,
-                format!("throttles of {name}"),
-                AlarmMetric::Single(stat(
-                    lambda_metric("Throttles", name),
-                    throttles.period_s,
-                    "Sum",
-                )),
-                Comparison::GreaterThanThreshold,
-                &throttles,
-                "",
-            ));
-        }
-    }
 
     for table in &desired.tables {
         if !observed.tables.contains_key(&table.name) {
@@ -597,6 +711,17 @@ pub fn is_owned(desired: &Desired, alarm: &ObservedAlarm) -> bool {
 
 /// Plans the alarms. `topic` is where alarm actions go, if anywhere.
 pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed, topic: &TopicRef) -> Plan {
+    plan_with(desired, settings, observed, topic, &mut Memo::default())
+}
+
+/// [`plan`], keeping each function's desired alarms in `memo` from one cycle to the next.
+fn plan_with(
+    desired: &Desired,
+    settings: &Settings,
+    observed: &Observed,
+    topic: &TopicRef,
+    memo: &mut Memo,
+) -> Plan {
     let mut plan = Plan::default();
     let actions: Vec<String> = match topic {
         TopicRef::None => Vec::new(),
@@ -610,12 +735,14 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed, topic: 
             return plan;
         }
     };
-    let wanted = desired_alarms(desired, settings, observed, &actions);
+    memo.refresh(desired, settings, observed, &actions);
+    let others = resource_and_app_alarms(desired, settings, observed, &actions);
+    let wanted: Vec<&DesiredAlarm> = memo.function_alarms().chain(&others).collect();
     let wanted_names: BTreeSet<&str> = wanted.iter().map(|a| a.spec.name.as_str()).collect();
     plan.managed
         .extend(wanted_names.iter().map(|n| (ResourceKind::Alarm, n.to_string())));
 
-    for alarm in &wanted {
+    for alarm in wanted {
         let name = &alarm.spec.name;
         match observed.alarms.get(name) {
             None => plan.changes.push(Change {

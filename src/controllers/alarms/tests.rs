@@ -493,3 +493,58 @@ fn the_model_mix_alarm_watches_the_share_of_tokens_on_the_cheap_models() {
     let p = plan(&d, &observed(), &topic());
     assert!(p.changes.iter().all(|c| c.id != "trimtab-app-model-mix"));
 }
+
+/// The memo of each function's alarms never changes a plan: one memo carried through a run of
+/// config and account changes plans exactly what a fresh plan does at every step, and keeps
+/// only the functions in scope.
+#[test]
+fn a_remembered_plan_is_the_plan_built_afresh() {
+    fn step_with(memo: &mut Memo, d: &Desired, o: &Observed, topic: &TopicRef, what: &str) -> Plan {
+        let remembered = plan_with(d, &d.controllers.alarms, o, topic, memo);
+        let fresh = plan(d, o, topic);
+        assert_eq!(remembered, fresh, "{what}");
+        assert_eq!(remembered.managed, fresh.managed, "{what}");
+        remembered
+    }
+    let mut memo = Memo::default();
+    let mut step = |d: &Desired, o: &Observed, t: &TopicRef, what: &str| {
+        step_with(&mut memo, d, o, t, what)
+    };
+    let d = desired();
+    assert!(!step(&d, &observed(), &topic(), "cold").changes.is_empty());
+    assert!(step(&d, &in_sync(), &topic(), "in sync").changes.is_empty());
+    assert!(step(&d, &in_sync(), &topic(), "again").changes.is_empty());
+
+    let mut threshold = d.clone();
+    threshold.functions[0].settings.alarms.duration.threshold = Some(1500.0);
+    let p = step(&threshold, &in_sync(), &topic(), "a function's override");
+    assert_eq!(ids(&p, Action::Update), vec!["trimtab-lambda-api-duration-p95"]);
+
+    let mut defaults = d.clone();
+    defaults.controllers.alarms.defaults.error_rate.threshold = 9.0;
+    let p = step(&defaults, &in_sync(), &topic(), "a default");
+    assert_eq!(ids(&p, Action::Update).len(), 2, "{p:#?}");
+
+    let mut statistic = d.clone();
+    statistic.controllers.alarms.defaults.duration_statistic = "p99".into();
+    let p = step(&statistic, &in_sync(), &topic(), "the duration statistic");
+    assert_eq!(ids(&p, Action::Create).len(), 2);
+
+    let mut prefix = d.clone();
+    prefix.ownership.name_prefix = "tt-".into();
+    step(&prefix, &in_sync(), &topic(), "the name prefix");
+    let mut tag = d.clone();
+    tag.ownership.tag_value = "other".into();
+    step(&tag, &in_sync(), &topic(), "the ownership tag");
+    step(&d, &in_sync(), &TopicRef::None, "no topic");
+    step(&d, &in_sync(), &TopicRef::Known("arn:other".into()), "another topic");
+
+    let mut fewer = in_sync();
+    let gone = fewer.functions.keys().next().cloned();
+    fewer.functions.retain(|n, _| Some(n) != gone.as_ref());
+    let p = step(&d, &fewer, &topic(), "a function gone");
+    assert_eq!(ids(&p, Action::Delete).len(), 3);
+    assert!(memo.functions.keys().all(|n| Some(n) != gone.as_ref()));
+    step_with(&mut memo, &d, &in_sync(), &topic(), "and back");
+    assert_eq!(memo.functions.len(), in_sync().functions.len());
+}
