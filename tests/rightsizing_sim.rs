@@ -241,6 +241,12 @@ async fn a_deploy_that_changes_memory_is_respected() {
     h.cycle().await;
     let tag = h
         .sim
-        .with_state(|st| st.functions["app-chat"].tags["trimtab:rightsizing"].clone());
+        .with_state(|st| {
+            st.functions["app-chat"]
+                .tags
+                .get("trimtab:rightsizing")
+                .cloned()
+        })
+        .unwrap_or_default();
     assert!(tag.contains("mem=1024"), "{tag}");
 }

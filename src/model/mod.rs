@@ -14,6 +14,7 @@ pub mod reads;
 pub mod rightsizing;
 pub mod scaling;
 pub mod sns;
+pub mod tags;
 
 pub use alarm::*;
 pub use desired::*;
@@ -27,11 +28,7 @@ pub use reads::*;
 pub use rightsizing::*;
 pub use scaling::*;
 pub use sns::*;
-
-use std::collections::BTreeMap;
-
-/// Resource tags. Ordered, so comparisons and rendered plans are deterministic.
-pub type Tags = BTreeMap<String, String>;
+pub use tags::Tags;
 
 /// One page of a paginated listing; `next` is the opaque token for the following page.
 #[derive(Debug, Clone, PartialEq)]

@@ -264,7 +264,7 @@ mod tests {
         a.tags = [("owner".to_string(), "someone".to_string())].into();
         assert!(cw.put_metric_alarm(&a).await.is_ok());
         let tags = cw.list_tags_for_resource(&arn).await.unwrap_or_default();
-        assert_eq!(tags, Tags::from([("managed-by".into(), "trimtab".into())]));
+        assert_eq!(tags, Tags::from([("managed-by", "trimtab")]));
         let second = cw
             .describe_alarms(None, None)
             .await

@@ -548,7 +548,7 @@ mod tests {
             timeout_s: 30,
             architecture: crate::model::Architecture::X86_64,
             runtime: None,
-            tags: BTreeMap::new(),
+            tags: crate::model::Tags::new(),
             reserved_concurrency: None,
             last_update_status: crate::model::UpdateStatus::Successful,
             update_done_at: None,

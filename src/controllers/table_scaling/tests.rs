@@ -139,7 +139,7 @@ fn converges_from_empty_then_plans_nothing() {
                 dimension: ScalableDimension::TableRead,
                 min_capacity: 5,
                 max_capacity: 1000,
-                tags: Tags::from([("managed-by".into(), "trimtab".into())]),
+                tags: Tags::from([("managed-by", "trimtab")]),
                 arn: None,
             }
         }]
@@ -401,7 +401,7 @@ fn a_target_left_without_its_policy_is_recognised_by_its_tag() {
     );
 
     o.target_tags
-        .insert(arn.into(), Tags::from([("managed-by".into(), "trimtab".into())]));
+        .insert(arn.into(), Tags::from([("managed-by", "trimtab")]));
     let ours = self::plan(&d, &o);
     assert!(!refused(&ours) && policy_put(&ours), "{ours:#?}");
     assert!(
@@ -409,7 +409,7 @@ fn a_target_left_without_its_policy_is_recognised_by_its_tag() {
         "the target itself is as wanted: {ours:#?}"
     );
 
-    o.target_tags.insert(arn.into(), Tags::from([("team".into(), "data".into())]));
+    o.target_tags.insert(arn.into(), Tags::from([("team", "data")]));
     let theirs = self::plan(&d, &o);
     assert!(refused(&theirs) && !policy_put(&theirs), "{theirs:#?}");
 }
