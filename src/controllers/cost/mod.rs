@@ -390,7 +390,7 @@ fn hourly(
     let hours: BTreeSet<SystemTime> = common
         .functions
         .iter()
-        .flat_map(|(_, _, inv, _)| inv.iter().map(|(t, _)| *t))
+        .flat_map(|(_, _, inv, _)| inv.points.iter().map(|(t, _)| *t))
         .collect();
     hours
         .into_iter()
@@ -429,10 +429,44 @@ struct Common<'a> {
     provisioned: BTreeMap<&'a str, u32>,
     owned_alarms: usize,
     /// Each function read, with its invocation and duration datapoints.
-    functions: Vec<(&'a str, &'a crate::model::ObservedFunction, Points<'a>, Points<'a>)>,
+    functions: Vec<(&'a str, &'a crate::model::ObservedFunction, Series<'a>, Series<'a>)>,
 }
 
 type Points<'a> = &'a [(SystemTime, f64)];
+
+/// One series' datapoints, and a copy sorted by time (stably) so that one hour's sum is a
+/// binary search: the hourly history sums each of 24 hours of 2 series per function, and
+/// filtering every point for every hour was a tenth of a steady plan at 1,000 functions.
+struct Series<'a> {
+    points: Points<'a>,
+    by_time: Vec<(SystemTime, f64)>,
+}
+
+impl<'a> Series<'a> {
+    fn new(points: Points<'a>) -> Self {
+        let mut by_time = points.to_vec();
+        by_time.sort_by_key(|(t, _)| *t);
+        Self { points, by_time }
+    }
+
+    /// The sum over the window, or over one hour's datapoints: the same values added in the
+    /// same order as filtering the series would (the sort is stable). `+ 0.0`: an empty f64
+    /// sum is −0.0, which prints as "-0.00".
+    fn sum(&self, hour: Option<SystemTime>) -> f64 {
+        match hour {
+            None => self.points.iter().map(|(_, v)| v).sum::<f64>() + 0.0,
+            Some(h) => {
+                let from = self.by_time.partition_point(|(t, _)| *t < h);
+                self.by_time[from..]
+                    .iter()
+                    .take_while(|(t, _)| *t == h)
+                    .map(|(_, v)| v)
+                    .sum::<f64>()
+                    + 0.0
+            }
+        }
+    }
+}
 
 impl<'a> Common<'a> {
     /// `None` until every read of the batch is in.
@@ -466,7 +500,12 @@ impl<'a> Common<'a> {
             .iter()
             .filter_map(|(name, inv, dur)| {
                 let f = cx.observed.functions.get(name)?;
-                Some((name.as_str(), f, points(inv), points(dur)))
+                Some((
+                    name.as_str(),
+                    f,
+                    Series::new(points(inv)),
+                    Series::new(points(dur)),
+                ))
             })
             .collect();
         Some(Self {
@@ -498,19 +537,16 @@ fn usage_of(
         all.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
     };
     let provisioned = &common.provisioned;
-    let sum_of = |points: Points<'_>| -> f64 {
-        points.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
-    };
     let functions = common
         .functions
         .iter()
-        .map(|&(name, f, inv, dur)| FunctionUsage {
+        .map(|(name, f, inv, dur)| FunctionUsage {
             architecture: f.summary.architecture,
             memory_mb: f.summary.memory_mb,
-            invocations: sum_of(inv),
-            duration_ms: sum_of(dur),
+            invocations: inv.sum(hour),
+            duration_ms: dur.sum(hour),
             provisioned: allocated
-                .get(name)
+                .get(*name)
                 .or(provisioned.get(name))
                 .copied()
                 .unwrap_or(0),
