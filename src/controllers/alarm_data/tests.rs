@@ -172,7 +172,7 @@ fn remembers_what_it_listed_and_relists_a_share_once_stale() {
         ("VoiceLearning", "CostPerStudentMonthly"),
     ] {
         m.listed
-            .insert((ns.into(), n.into()), (later.at, BTreeSet::new()));
+            .insert((ns.into(), n.into()), (later.at, Listed::default()));
     }
     assert_eq!(names(&reads_of(&d, &later, &mut m)).len(), 1);
 }
