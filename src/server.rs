@@ -232,34 +232,29 @@ pub fn probe(addr: SocketAddr, timeout: std::time::Duration) -> Result<(), Strin
 /// Replaces the local part of every e-mail address in `text` by its first character and
 /// `***`, keeping the domain (which says whose it is without saying who).
 pub fn redact_emails(text: &str) -> String {
-    let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
-    let domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
-    let chars: Vec<char> = text.chars().collect();
+    // Byte-wise: every character either class admits is ASCII, so a scan that stops at any
+    // other byte stops on a character boundary. `/status` at 1,000 functions is about 2 MB,
+    // and a copy as `char`s was four times that again.
+    let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+    let domain = |b: u8| b.is_ascii_alphanumeric() || b".-".contains(&b);
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '@' {
-            // The local part is what was just copied: find where it began.
-            let mut start = out.len();
-            for (pos, c) in out.char_indices().rev() {
-                if local(c) {
-                    start = pos;
-                } else {
-                    break;
-                }
-            }
-            let dom_len = chars[i + 1..].iter().take_while(|c| domain(**c)).count();
-            let dom: String = chars[i + 1..i + 1 + dom_len].iter().collect();
-            if start < out.len() && dom.contains('.') {
-                let first = out[start..].chars().next().unwrap_or('*');
-                out.truncate(start);
-                out.push(first);
-                out.push_str("***");
-            }
+    let mut copied = 0;
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'@') {
+        out.push_str(&text[copied..at]);
+        copied = at;
+        // The local part is what was just copied (after any earlier redaction): where it began.
+        let kept = out.as_bytes();
+        let start = kept.len() - kept.iter().rev().take_while(|b| local(**b)).count();
+        let dom = bytes[at + 1..].iter().take_while(|b| domain(**b));
+        if start < kept.len() && dom.clone().any(|b| *b == b'.') {
+            let first = char::from(kept[start]);
+            out.truncate(start);
+            out.push(first);
+            out.push_str("***");
         }
-        out.push(chars[i]);
-        i += 1;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -287,5 +282,54 @@ mod redact_tests {
         for (input, want) in cases {
             assert_eq!(redact_emails(input), want, "{input}");
         }
+    }
+
+    /// The first version, character by character: the byte-wise one must agree with it.
+    fn by_chars(text: &str) -> String {
+        let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+        let domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        for (i, c) in chars.iter().enumerate() {
+            if *c == '@' {
+                let start = out
+                    .char_indices()
+                    .rev()
+                    .take_while(|(_, c)| local(*c))
+                    .last()
+                    .map_or(out.len(), |(pos, _)| pos);
+                let dom: String = chars[i + 1..].iter().take_while(|c| domain(**c)).collect();
+                if start < out.len() && dom.contains('.') {
+                    let first = out[start..].chars().next().unwrap_or('*');
+                    out.truncate(start);
+                    out.push(first);
+                    out.push_str("***");
+                }
+            }
+            out.push(*c);
+        }
+        out
+    }
+
+    #[test]
+    fn byte_wise_agrees_with_the_char_wise_version() {
+        let alphabet = [
+            'a', 'Z', '7', '.', '@', '-', '+', '_', '%', ' ', 'é', '字', '"', '/',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            let mut x = seed;
+            for _ in 0..len {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                text.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            assert_eq!(redact_emails(&text), by_chars(&text), "{text:?}");
+        }
+        assert_eq!(redact_emails("a@b.co@c.com"), "a***@b***@c.com");
     }
 }
