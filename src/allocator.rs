@@ -14,8 +14,12 @@
 /// the version that bundles it, and its extended API names only the older options).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Call once, first thing in `main`.
+/// Call once, first thing in `main`. `MIMALLOC_PURGE_DELAY` in the environment (milliseconds;
+/// mimalloc reads it itself) wins over this choice.
 pub fn tune() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: `mi_option_set` stores an integer option; any value is valid for this option
     // (0: purge freed memory immediately).
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
@@ -34,10 +38,16 @@ mod tests {
             if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
                 assert_eq!(before, 1000);
             }
+            libmimalloc_sys::mi_option_set(super::MI_OPTION_PURGE_DELAY, 7);
             super::tune();
+            let want = if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+                0
+            } else {
+                7
+            };
             assert_eq!(
                 libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY),
-                0
+                want
             );
             libmimalloc_sys::mi_option_set(super::MI_OPTION_PURGE_DELAY, before);
         }
