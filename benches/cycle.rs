@@ -1115,6 +1115,24 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
         }
         eprintln!("profiling: done");
     }
+    // The same for observations (`TRIMTAB_BENCH_PROFILE_OBSERVES`): each one a steady
+    // cycle's observe against the unchanged account, the clock moved on by an interval.
+    let profile_observes: usize = std::env::var("TRIMTAB_BENCH_PROFILE_OBSERVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if profile_observes > 0 {
+        eprintln!(
+            "profiling: {profile_observes} steady observations (pid {})",
+            std::process::id()
+        );
+        for _ in 0..profile_observes {
+            b.clock.advance(INTERVAL).await;
+            let o = b.engine.observe(&b.desired).await;
+            std::hint::black_box(o.map_err(|e| trimtab::engine::error_chain(&e))?);
+        }
+        eprintln!("profiling: done");
+    }
     let before = cpu_time();
     drop(observed);
     let drop_cpu = cpu_time().saturating_sub(before);
