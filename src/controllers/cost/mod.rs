@@ -365,14 +365,14 @@ impl Controller for Cost {
                 memory.provisioned.insert(f.to_string(), allocated);
             }
         }
-        let Some(common) = Common::of(cx, r) else {
+        let Some(common) = Common::of(cx, r, &memory.provisioned) else {
             return;
         };
-        let Some(usage) = usage_of(cx, r, &common, &memory.provisioned, None) else {
+        let Some(usage) = usage_of(cx, r, &common, None) else {
             return;
         };
         let mut report = estimate(&usage, &cx.desired.prices, cx.settings);
-        report.hourly = hourly(cx, r, &common, &memory.provisioned);
+        report.hourly = hourly(cx, r, &common);
         notes(cx, &report, out);
         publish(cx, memory, &report, out);
         out.plan.cost = Some(report);
@@ -385,17 +385,16 @@ fn hourly(
     cx: &Cx<'_, Cost>,
     r: &Reads1,
     common: &Common<'_>,
-    allocated: &BTreeMap<String, u32>,
 ) -> Vec<crate::model::cost::HourlyCost> {
     let hours: BTreeSet<SystemTime> = common
         .functions
         .iter()
-        .flat_map(|(_, _, inv, _)| inv.points.iter().map(|(t, _)| *t))
+        .flat_map(|row| row.invocations.points.iter().map(|(t, _)| *t))
         .collect();
     hours
         .into_iter()
         .filter_map(|h| {
-            let usage = usage_of(cx, r, common, allocated, Some(h))?;
+            let usage = usage_of(cx, r, common, Some(h))?;
             let e = estimate(&usage, &cx.desired.prices, cx.settings);
             Some(crate::model::cost::HourlyCost {
                 hour: humantime::format_rfc3339_seconds(h).to_string(),
@@ -424,58 +423,82 @@ fn pc_functions<'a>(cx: &'a Cx<'_, Cost>) -> Vec<&'a str> {
 /// What the window's usage and each of its hours' share, worked out once a cycle (the hourly
 /// history prices 24 hours more every cycle).
 struct Common<'a> {
-    /// Provisioned concurrency held by function: each scalable target's minimum, until Lambda's
-    /// allocation has been listed.
-    provisioned: BTreeMap<&'a str, u32>,
     owned_alarms: usize,
-    /// Each function read, with its invocation and duration datapoints.
-    functions: Vec<(&'a str, &'a crate::model::ObservedFunction, Series<'a>, Series<'a>)>,
+    /// Each function read, with what its usage is made of.
+    functions: Vec<FunctionRow<'a>>,
+}
+
+/// One function's part of the usage, whatever the hour.
+struct FunctionRow<'a> {
+    function: &'a crate::model::ObservedFunction,
+    invocations: Series<'a>,
+    duration_ms: Series<'a>,
+    /// Provisioned concurrency held: Lambda's allocation once listed, else each scalable
+    /// target's minimum.
+    provisioned: u32,
 }
 
 type Points<'a> = &'a [(SystemTime, f64)];
 
-/// One series' datapoints, and a copy sorted by time (stably) so that one hour's sum is a
-/// binary search: the hourly history sums each of 24 hours of 2 series per function, and
-/// filtering every point for every hour was a tenth of a steady plan at 1,000 functions.
+/// One series' datapoints, in time order (either way) so that one hour's sum is a binary
+/// search: the hourly history sums each of 24 hours of 2 series per function, and filtering
+/// every point for every hour was a tenth of a steady plan at 1,000 functions. CloudWatch
+/// returns a series newest first; a series in no order is copied and sorted (stably).
 struct Series<'a> {
     points: Points<'a>,
-    by_time: Vec<(SystemTime, f64)>,
+    by_time: std::borrow::Cow<'a, [(SystemTime, f64)]>,
+    newest_first: bool,
 }
 
 impl<'a> Series<'a> {
     fn new(points: Points<'a>) -> Self {
-        let mut by_time = points.to_vec();
-        by_time.sort_by_key(|(t, _)| *t);
-        Self { points, by_time }
+        use std::borrow::Cow;
+        let (by_time, newest_first) = if points.is_sorted_by(|a, b| a.0 >= b.0) {
+            (Cow::Borrowed(points), true)
+        } else if points.is_sorted_by(|a, b| a.0 <= b.0) {
+            (Cow::Borrowed(points), false)
+        } else {
+            let mut sorted = points.to_vec();
+            sorted.sort_by_key(|(t, _)| *t);
+            (Cow::Owned(sorted), false)
+        };
+        Self {
+            points,
+            by_time,
+            newest_first,
+        }
     }
 
     /// The sum over the window, or over one hour's datapoints: the same values added in the
-    /// same order as filtering the series would (the sort is stable). `+ 0.0`: an empty f64
-    /// sum is −0.0, which prints as "-0.00".
+    /// same order as filtering the series would (a sort is stable). `+ 0.0`: an empty f64 sum
+    /// is −0.0, which prints as "-0.00".
     fn sum(&self, hour: Option<SystemTime>) -> f64 {
-        match hour {
-            None => self.points.iter().map(|(_, v)| v).sum::<f64>() + 0.0,
-            Some(h) => {
-                let from = self.by_time.partition_point(|(t, _)| *t < h);
-                self.by_time[from..]
-                    .iter()
-                    .take_while(|(t, _)| *t == h)
-                    .map(|(_, v)| v)
-                    .sum::<f64>()
-                    + 0.0
-            }
-        }
+        let Some(h) = hour else {
+            return self.points.iter().map(|(_, v)| v).sum::<f64>() + 0.0;
+        };
+        let from = if self.newest_first {
+            self.by_time.partition_point(|(t, _)| *t > h)
+        } else {
+            self.by_time.partition_point(|(t, _)| *t < h)
+        };
+        self.by_time[from..]
+            .iter()
+            .take_while(|(t, _)| *t == h)
+            .map(|(_, v)| v)
+            .sum::<f64>()
+            + 0.0
     }
 }
 
 impl<'a> Common<'a> {
-    /// `None` until every read of the batch is in.
-    fn of(cx: &'a Cx<'_, Cost>, r: &'a Reads1) -> Option<Self> {
+    /// `None` until every read of the batch is in. `allocated`: Lambda's allocation by
+    /// function, where listed.
+    fn of(cx: &'a Cx<'_, Cost>, r: &'a Reads1, allocated: &BTreeMap<String, u32>) -> Option<Self> {
         let metrics = &cx.observed.metrics;
         if !r.batch.reads().iter().all(|m| metrics.contains_key(m)) {
             return None;
         }
-        let mut provisioned: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut minimums: BTreeMap<&str, u32> = BTreeMap::new();
         for t in &cx.observed.scalable_targets {
             if t.dimension != ScalableDimension::LambdaProvisionedConcurrency {
                 continue;
@@ -485,7 +508,7 @@ impl<'a> Common<'a> {
                 .strip_prefix("function:")
                 .and_then(|r| r.split(':').next())
             {
-                *provisioned.entry(name).or_default() += t.min_capacity;
+                *minimums.entry(name).or_default() += t.min_capacity;
             }
         }
         let owned_alarms = cx
@@ -499,17 +522,19 @@ impl<'a> Common<'a> {
             .functions
             .iter()
             .filter_map(|(name, inv, dur)| {
-                let f = cx.observed.functions.get(name)?;
-                Some((
-                    name.as_str(),
-                    f,
-                    Series::new(points(inv)),
-                    Series::new(points(dur)),
-                ))
+                Some(FunctionRow {
+                    function: cx.observed.functions.get(name)?,
+                    invocations: Series::new(points(inv)),
+                    duration_ms: Series::new(points(dur)),
+                    provisioned: allocated
+                        .get(name)
+                        .or(minimums.get(name.as_str()))
+                        .copied()
+                        .unwrap_or(0),
+                })
             })
             .collect();
         Some(Self {
-            provisioned,
             owned_alarms,
             functions,
         })
@@ -521,7 +546,6 @@ fn usage_of(
     cx: &Cx<'_, Cost>,
     r: &Reads1,
     common: &Common<'_>,
-    allocated: &BTreeMap<String, u32>,
     hour: Option<SystemTime>,
 ) -> Option<Usage> {
     let metrics = &cx.observed.metrics;
@@ -536,20 +560,15 @@ fn usage_of(
         let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
         all.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
     };
-    let provisioned = &common.provisioned;
     let functions = common
         .functions
         .iter()
-        .map(|(name, f, inv, dur)| FunctionUsage {
-            architecture: f.summary.architecture,
-            memory_mb: f.summary.memory_mb,
-            invocations: inv.sum(hour),
-            duration_ms: dur.sum(hour),
-            provisioned: allocated
-                .get(*name)
-                .or(provisioned.get(name))
-                .copied()
-                .unwrap_or(0),
+        .map(|row| FunctionUsage {
+            architecture: row.function.summary.architecture,
+            memory_mb: row.function.summary.memory_mb,
+            invocations: row.invocations.sum(hour),
+            duration_ms: row.duration_ms.sum(hour),
+            provisioned: row.provisioned,
         })
         .collect();
     let mut tables: Vec<TableUsage> = r

@@ -302,3 +302,31 @@ fn realised_and_available_savings_are_both_reported() {
         "{text}"
     );
 }
+
+/// One hour's sum by binary search is the filtered sum, bit for bit, whatever order the series
+/// arrives in (newest first as CloudWatch returns it, oldest first, or none), with repeated
+/// timestamps, hours without a point and an empty series.
+#[test]
+fn an_hours_sum_is_the_filtered_sum_in_any_order() {
+    use std::time::{Duration, SystemTime};
+    let t = |h: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_571_200 + h * 3600);
+    let oldest_first: Vec<(SystemTime, f64)> = [(0, 0.1), (1, 0.2), (1, 0.7), (3, 1e-17), (4, 3.0)]
+        .iter()
+        .map(|&(h, v)| (t(h), v))
+        .collect();
+    let newest_first: Vec<_> = oldest_first.iter().rev().copied().collect();
+    let mut none = oldest_first.clone();
+    none.swap(0, 3);
+    for points in [&oldest_first, &newest_first, &none, &Vec::new()] {
+        let series = super::Series::new(points);
+        for hour in (0..6).map(t).map(Some).chain([None]) {
+            let filtered = points
+                .iter()
+                .filter(|(at, _)| hour.is_none_or(|h| *at == h))
+                .map(|(_, v)| v)
+                .sum::<f64>()
+                + 0.0;
+            assert_eq!(series.sum(hour).to_bits(), filtered.to_bits(), "{points:?} {hour:?}");
+        }
+    }
+}
