@@ -259,9 +259,28 @@ async fn plan_or_apply(
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// One tokio worker thread unless `TOKIO_WORKER_THREADS` says otherwise (tokio reads it when
+/// no count is set). trimtab waits on AWS far more than it computes, and each thread that
+/// allocates keeps its own allocator pages: against moto at 1,000 functions the daemon held
+/// 54.5 MiB after five cycles with two workers (this machine's core count) and 48.0 MiB with
+/// one (BENCHMARKS.md, issue 11).
+fn main() -> ExitCode {
     trimtab::allocator::tune();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        runtime.worker_threads(1);
+    }
+    match runtime.build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     // Usage errors exit 64, not clap's 2, which means "changes pending" here; --help and
     // --version still print and exit 0.
     let cli = match Cli::try_parse() {
