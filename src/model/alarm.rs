@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Tags;
 use super::metrics::{MetricId, MetricStat};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Comparison {
     GreaterThanOrEqualToThreshold,
     GreaterThanThreshold,
@@ -46,7 +46,7 @@ impl Comparison {
 }
 
 /// What an alarm does when datapoints are missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MissingData {
     Breaching,
@@ -77,7 +77,7 @@ impl MissingData {
 }
 
 /// One entry of a metric-math alarm's `Metrics` list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MathQuery {
     /// A metric read with a statistic, referenced by `id` in expressions.
     Stat {
@@ -103,7 +103,7 @@ impl MathQuery {
 }
 
 /// What an alarm watches: one metric with a statistic, or metric math.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AlarmMetric {
     Single(MetricStat),
     Math(Vec<MathQuery>),

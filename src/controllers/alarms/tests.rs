@@ -547,4 +547,46 @@ fn a_remembered_plan_is_the_plan_built_afresh() {
     assert!(memo.functions.keys().all(|n| Some(n) != gone.as_ref()));
     step_with(&mut memo, &d, &in_sync(), &topic(), "and back");
     assert_eq!(memo.functions.len(), in_sync().functions.len());
+
+    // The account drifts while the config stays: each drift is seen through the fingerprint.
+    let duration = "trimtab-lambda-api-duration-p95";
+    let drifted = |f: &dyn Fn(&mut ObservedAlarm)| {
+        let mut o = in_sync();
+        if let Some(alarm) = o.alarms.get_mut(duration) {
+            f(alarm);
+        }
+        o
+    };
+    type Drift<'a> = &'a dyn Fn(&mut ObservedAlarm);
+    let cases: [(&str, Drift<'_>); 6] = [
+        ("threshold", &|a| a.spec.threshold = 1.0),
+        ("description", &|a| a.spec.description.push('!')),
+        ("actions", &|a| a.spec.ok_actions.clear()),
+        ("period", &|a| {
+            if let AlarmMetric::Single(m) = &mut a.spec.metric {
+                m.period_s += 60;
+            }
+        }),
+        ("target tag", &|a| {
+            a.spec.tags.remove(TARGET_TAG);
+        }),
+        ("target tag value", &|a| {
+            a.spec.tags.insert(TARGET_TAG.into(), "lambda:other".into());
+        }),
+    ];
+    for (what, drift) in cases {
+        let p = step_with(&mut memo, &d, &drifted(drift), &topic(), what);
+        assert_eq!(ids(&p, Action::Update), vec![duration], "{what}");
+        assert!(step_with(&mut memo, &d, &in_sync(), &topic(), "repaired").changes.is_empty());
+    }
+    let p = step_with(&mut memo, &d, &drifted(&|a| a.spec.tags.clear()), &topic(), "disowned");
+    assert!(p.changes.is_empty() && p.refusals.iter().any(|r| r.id == duration));
+    let mut gone = in_sync();
+    gone.alarms.remove(duration);
+    assert_eq!(ids(&step_with(&mut memo, &d, &gone, &topic(), "deleted"), Action::Create), vec![duration]);
+    let other_tag = |a: &mut ObservedAlarm| {
+        a.spec.tags.insert("team".into(), "ai".into());
+    };
+    let p = step_with(&mut memo, &d, &drifted(&other_tag), &topic(), "someone else's tag");
+    assert!(p.changes.is_empty(), "{p:#?}");
 }
