@@ -305,10 +305,11 @@ impl Totals {
 }
 
 /// Reads shared between cycles: building thousands of metric reads every cycle would cost more
-/// than planning with them.
+/// than planning with them. Looked up by the function's name as given and its window, so a
+/// hit allocates nothing (it is asked for several times per function each cycle).
 #[derive(Debug, Default)]
 pub struct Memo {
-    entries: std::collections::HashMap<(String, Window), (MemoKey, Arc<FunctionReads>)>,
+    entries: std::collections::HashMap<String, Vec<(Window, MemoKey, Arc<FunctionReads>)>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -329,15 +330,16 @@ impl Memo {
         history: Duration,
         observe_every: Duration,
     ) -> Arc<FunctionReads> {
-        let key = MemoKey {
-            statistic: statistic.to_string(),
-            insights,
-            history,
-            observe_every,
+        let same = |k: &MemoKey| {
+            k.statistic == statistic
+                && k.insights == insights
+                && k.history == history
+                && k.observe_every == observe_every
         };
-        let slot = (function.to_string(), window);
-        if let Some((k, reads)) = self.entries.get(&slot)
-            && *k == key
+        if let Some((_, _, reads)) = self
+            .entries
+            .get(function)
+            .and_then(|slots| slots.iter().find(|(w, k, _)| *w == window && same(k)))
         {
             return reads.clone();
         }
@@ -349,12 +351,53 @@ impl Memo {
             history,
             observe_every,
         ));
-        self.entries.insert(slot, (key, reads.clone()));
+        let key = MemoKey {
+            statistic: statistic.to_string(),
+            insights,
+            history,
+            observe_every,
+        };
+        let slots = self.entries.entry(function.to_string()).or_default();
+        slots.retain(|(w, _, _)| *w != window);
+        slots.push((window, key, reads.clone()));
         reads
     }
 
     /// Forgets functions no longer looked after.
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.entries.retain(|(f, _), _| keep(f));
+        self.entries.retain(|f, _| keep(f));
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Memo, Window};
+
+    /// The same function, window and inputs give back the same reads; anything else builds
+    /// them again, each window is kept apart, and forgotten functions go.
+    #[test]
+    fn the_memo_hands_back_reads_built_from_the_same_inputs() {
+        let mut memo = Memo::default();
+        let (day, hour) = (Duration::from_secs(86_400), Duration::from_secs(3_600));
+        let mut get = |f: &str, stat: &str, w: Window, every: Duration| {
+            memo.periodic(f, stat, false, w, 14 * day, every)
+        };
+        let first = get("api", "p95", Window::Recent, hour);
+        assert!(Arc::ptr_eq(&first, &get("api", "p95", Window::Recent, hour)));
+        let history = get("api", "p95", Window::History, hour);
+        assert!(!Arc::ptr_eq(&first, &history));
+        assert!(Arc::ptr_eq(&first, &get("api", "p95", Window::Recent, hour)));
+        let p99 = get("api", "p99", Window::Recent, hour);
+        assert!(!Arc::ptr_eq(&first, &p99));
+        assert!(Arc::ptr_eq(&p99, &get("api", "p99", Window::Recent, hour)));
+        assert!(!Arc::ptr_eq(&p99, &get("api", "p99", Window::Recent, 2 * hour)));
+        assert!(!Arc::ptr_eq(&p99, &get("worker", "p99", Window::Recent, 2 * hour)));
+        assert!(Arc::ptr_eq(&history, &get("api", "p95", Window::History, hour)));
+        memo.retain(|f| f != "api");
+        assert_eq!(memo.entries.len(), 1);
+        assert!(memo.entries.contains_key("worker"));
     }
 }
