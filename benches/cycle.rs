@@ -593,6 +593,19 @@ fn bounds_table(c: &OpCounters, bounds: &[(Op, u64, String)]) -> (String, Vec<St
     (out, above)
 }
 
+/// How many more runs of something the variable `var` asks for, for a profiler to attach to;
+/// announced with the process id when any.
+fn profiling(var: &str, what: &str) -> usize {
+    let n = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if n > 0 {
+        eprintln!("profiling: {n} {what} (pid {})", std::process::id());
+    }
+    n
+}
+
 fn clock_kind() -> Result<ClockKind, String> {
     let arg = std::env::args()
         .skip(1)
@@ -1101,15 +1114,8 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     });
     // For a profiler to attach to: this many more steady plans of the same observation, after
     // the split is printed (`TRIMTAB_BENCH_PROFILE_PLANS=2000`, then `perf record -p`).
-    let profile_plans: usize = std::env::var("TRIMTAB_BENCH_PROFILE_PLANS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let profile_plans = profiling("TRIMTAB_BENCH_PROFILE_PLANS", "steady plans");
     if profile_plans > 0 {
-        eprintln!(
-            "profiling: {profile_plans} steady plans (pid {})",
-            std::process::id()
-        );
         for _ in 0..profile_plans {
             std::hint::black_box(b.engine.plan_observed(&b.desired, &observed));
         }
@@ -1117,15 +1123,8 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
     }
     // The same for observations (`TRIMTAB_BENCH_PROFILE_OBSERVES`): each one a steady
     // cycle's observe against the unchanged account, the clock moved on by an interval.
-    let profile_observes: usize = std::env::var("TRIMTAB_BENCH_PROFILE_OBSERVES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let profile_observes = profiling("TRIMTAB_BENCH_PROFILE_OBSERVES", "steady observations");
     if profile_observes > 0 {
-        eprintln!(
-            "profiling: {profile_observes} steady observations (pid {})",
-            std::process::id()
-        );
         for _ in 0..profile_observes {
             b.clock.advance(INTERVAL).await;
             let o = b.engine.observe(&b.desired).await;
