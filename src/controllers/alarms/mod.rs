@@ -247,15 +247,6 @@ struct SharedKey {
 }
 
 impl SharedKey {
-    fn matches(&self, desired: &Desired, settings: &Settings, actions: &[String]) -> bool {
-        let own = &desired.ownership;
-        self.prefix == own.name_prefix
-            && self.tag.0 == own.tag_key
-            && self.tag.1 == own.tag_value
-            && self.statistic == settings.defaults.duration_statistic
-            && self.actions == actions
-    }
-
     fn of(desired: &Desired, settings: &Settings, actions: &[String]) -> Self {
         let own = &desired.ownership;
         Self {
@@ -366,12 +357,9 @@ impl Memo {
         observed: &Observed,
         actions: &[String],
     ) -> BTreeMap<String, Vec<DesiredAlarm>> {
-        if !self
-            .shared
-            .as_ref()
-            .is_some_and(|k| k.matches(desired, settings, actions))
-        {
-            self.shared = Some(SharedKey::of(desired, settings, actions));
+        let shared = SharedKey::of(desired, settings, actions);
+        if self.shared.as_ref() != Some(&shared) {
+            self.shared = Some(shared);
             self.functions.clear();
         }
         let b = AlarmBuilder { desired, actions };
@@ -811,7 +799,8 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed, topic: 
     plan_with(desired, settings, observed, topic, &mut Memo::default())
 }
 
-/// [`plan`], keeping each function's desired alarms in `memo` from one cycle to the next.
+/// [`plan`], with `memo` carried from one cycle to the next: only the functions it cannot
+/// vouch for have their alarms built and compared.
 fn plan_with(
     desired: &Desired,
     settings: &Settings,
