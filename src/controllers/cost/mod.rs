@@ -555,10 +555,8 @@ fn usage_of(
         let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
         all.iter().filter(in_hour).copied().collect()
     };
-    // `+ 0.0`: an empty f64 sum is −0.0, which prints as "-0.00".
     let sum = |m: &MetricRead| -> f64 {
-        let all = metrics.get(m).map(|p| p.as_slice()).unwrap_or(&[]);
-        all.iter().filter(in_hour).map(|(_, v)| v).sum::<f64>() + 0.0
+        Series::new(metrics.get(m).map_or(&[][..], |p| p.as_slice())).sum(hour)
     };
     let functions = common
         .functions
