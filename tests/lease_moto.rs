@@ -102,13 +102,13 @@ impl Drop for Replica {
     }
 }
 
-/// Samples both replicas until `done` says so or `limit` passes; panics if both lead at once.
-/// Returns how long it took.
 /// The first replica leads and the second stands by.
 fn settled(a: Option<bool>, b: Option<bool>) -> bool {
     a == Some(true) && b == Some(false)
 }
 
+/// Samples both replicas until `done` says so or `limit` passes; panics if both lead at once.
+/// Returns how long it took.
 fn watch(
     a: &Replica,
     b: &Replica,
