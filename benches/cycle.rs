@@ -1202,7 +1202,7 @@ async fn run(kind: ClockKind) -> Result<bool, String> {
 
 /// The same allocator as the binary, so the figures are the daemon's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: trimtab::allocator::Counting = trimtab::allocator::Counting;
 
 fn main() {
     trimtab::allocator::tune();

@@ -255,9 +255,11 @@ async fn plan_or_apply(
     ExitCode::from(code)
 }
 
-/// mimalloc, tuned in `trimtab::allocator` (why: there).
+/// mimalloc, tuned and counted in `trimtab::allocator` (why: there); the system's malloc with
+/// the `system-alloc` feature, for heap profilers.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: trimtab::allocator::Counting = trimtab::allocator::Counting;
 
 /// One tokio worker thread unless `TOKIO_WORKER_THREADS` says otherwise (tokio reads it when
 /// no count is set). trimtab waits on AWS far more than it computes, and each thread that

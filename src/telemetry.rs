@@ -67,6 +67,8 @@ pub struct Telemetry {
     pub rightsizing_realised: Gauge,
     pub cost_monthly: GaugeVec,
     pub cost_per_student: Gauge,
+    heap_live: Gauge,
+    heap_peak: Gauge,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -233,6 +235,14 @@ impl Telemetry {
                 "trimtab_cost_per_student_monthly",
                 "The application's monthly cost per active student, in the configured currency (NaN while unknown).",
             )?,
+            heap_live: Gauge::new(
+                "trimtab_heap_live_bytes",
+                "Bytes trimtab has allocated and not yet freed (NaN when not counted); beside the process's resident memory, what trimtab holds apart from what the allocator and the binary keep.",
+            )?,
+            heap_peak: Gauge::new(
+                "trimtab_heap_peak_bytes",
+                "The highest trimtab_heap_live_bytes since the process started (NaN when not counted).",
+            )?,
             registry,
         };
         let r = &t.registry;
@@ -261,6 +271,8 @@ impl Telemetry {
         r.register(Box::new(t.rightsizing_realised.clone()))?;
         r.register(Box::new(t.cost_monthly.clone()))?;
         r.register(Box::new(t.cost_per_student.clone()))?;
+        r.register(Box::new(t.heap_live.clone()))?;
+        r.register(Box::new(t.heap_peak.clone()))?;
         t.initialise_series();
         Ok(t)
     }
@@ -334,6 +346,11 @@ impl Telemetry {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        let (live, peak) = crate::allocator::heap().map_or((f64::NAN, f64::NAN), |(live, peak)| {
+            (live as f64, peak as f64)
+        });
+        self.heap_live.set(live);
+        self.heap_peak.set(peak);
         let mut buf = Vec::new();
         // Encoding into a Vec cannot fail for I/O reasons; a failure would mean a malformed
         // metric family, which the registry already rejects at registration.
@@ -413,6 +430,8 @@ mod tests {
             "trimtab_config_reloads_total",
             "trimtab_config_generation",
             "trimtab_last_successful_cycle_timestamp_seconds",
+            "trimtab_heap_live_bytes",
+            "trimtab_heap_peak_bytes",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),
