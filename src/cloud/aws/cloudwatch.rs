@@ -36,8 +36,8 @@ fn sdk_dimensions(dims: &[Dimension]) -> Vec<SdkDimension> {
     dims.iter()
         .map(|d| {
             SdkDimension::builder()
-                .name(&d.name)
-                .value(&d.value)
+                .name(d.name.as_str())
+                .value(d.value.as_str())
                 .build()
         })
         .collect()
@@ -57,13 +57,13 @@ fn sdk_stat(stat: &MetricStat) -> SdkStat {
     SdkStat::builder()
         .metric(
             Metric::builder()
-                .namespace(&stat.metric.namespace)
-                .metric_name(&stat.metric.name)
+                .namespace(stat.metric.namespace.as_str())
+                .metric_name(stat.metric.name.as_str())
                 .set_dimensions(Some(sdk_dimensions(&stat.metric.dimensions)))
                 .build(),
         )
         .period(to_i32(stat.period_s))
-        .stat(&stat.stat)
+        .stat(stat.stat.as_str())
         .build()
 }
 
@@ -76,7 +76,7 @@ fn domain_stat(stat: &SdkStat) -> Option<MetricStat> {
             metric.dimensions(),
         ),
         period_s: to_u32(stat.period()?),
-        stat: stat.stat()?.to_owned(),
+        stat: stat.stat()?.into(),
     })
 }
 
@@ -133,8 +133,8 @@ fn observed_alarm(a: &MetricAlarm) -> Option<ObservedAlarm> {
     }
     let metric = if a.metrics().is_empty() {
         let stat = match (a.statistic(), a.extended_statistic()) {
-            (Some(s), _) => s.as_str().to_owned(),
-            (None, Some(ext)) => ext.to_owned(),
+            (Some(s), _) => s.as_str().into(),
+            (None, Some(ext)) => ext.into(),
             (None, None) => return None,
         };
         AlarmMetric::Single(MetricStat {
@@ -241,12 +241,12 @@ impl CloudWatchApi for AwsCloudWatch {
         req = match &alarm.metric {
             AlarmMetric::Single(stat) => {
                 let req = req
-                    .namespace(&stat.metric.namespace)
-                    .metric_name(&stat.metric.name)
+                    .namespace(stat.metric.namespace.as_str())
+                    .metric_name(stat.metric.name.as_str())
                     .set_dimensions(Some(sdk_dimensions(&stat.metric.dimensions)))
                     .period(to_i32(stat.period_s));
                 if stat.is_extended() {
-                    req.extended_statistic(&stat.stat)
+                    req.extended_statistic(stat.stat.as_str())
                 } else {
                     req.statistic(Statistic::from(stat.stat.as_str()))
                 }
@@ -406,7 +406,7 @@ impl CloudWatchApi for AwsCloudWatch {
             .iter()
             .map(|d| {
                 SdkDatum::builder()
-                    .metric_name(&d.metric.name)
+                    .metric_name(d.metric.name.as_str())
                     .set_dimensions(Some(sdk_dimensions(&d.metric.dimensions)))
                     .timestamp(to_aws_time(d.timestamp))
                     .value(d.value)

@@ -80,7 +80,7 @@ pub(crate) fn tracking_alarms(
         metric: AlarmMetric::Single(MetricStat {
             metric: metric.clone(),
             period_s: 60,
-            stat: stat.to_string(),
+            stat: stat.into(),
         }),
         comparison,
         threshold,

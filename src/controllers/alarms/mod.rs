@@ -120,7 +120,7 @@ fn stat(metric: MetricId, period_s: u32, stat: &str) -> MetricStat {
     MetricStat {
         metric,
         period_s,
-        stat: stat.to_string(),
+        stat: stat.into(),
     }
 }
 

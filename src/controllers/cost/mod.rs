@@ -119,7 +119,7 @@ fn models_listed(cx: &Cx<'_, Cost>) -> Option<BTreeSet<String>> {
             .iter()
             .flat_map(|m| m.dimensions.iter())
             .filter(|d| d.name == "ModelId")
-            .map(|d| d.value.clone())
+            .map(|d| d.value.to_string())
             .collect(),
     )
 }
@@ -779,7 +779,10 @@ fn publish(cx: &Cx<'_, Cost>, memory: &mut Memory, report: &CostReport, out: &mu
             report.currency
         ),
         phase: Phase::Monitoring,
-        writes: vec![Write::PutMetricData { namespace, data }],
+        writes: vec![Write::PutMetricData {
+            namespace: namespace.into(),
+            data,
+        }],
     });
     memory.pending = Some((hour, cx.now));
 }

@@ -51,7 +51,7 @@ fn read(desired: &Desired, function: &str, metric: &str, stat: &str) -> MetricRe
                 vec![Dimension::new("FunctionName", function)],
             ),
             period_s: 60,
-            stat: stat.to_string(),
+            stat: stat.into(),
         },
         window_s,
         window_s,
