@@ -5,7 +5,9 @@
 //! Every metric requested is counted in `trimtab_cloudwatch_metrics_requested_total`.
 //!
 //! A cycle whose batches are all fresh costs a lookup per batch and shares the previous
-//! snapshot: nothing is copied.
+//! snapshot: nothing is copied. The cache and the snapshots are one map, shared: it is copied
+//! only when new figures arrive while an observation still holds it, and between cycles the
+//! process keeps one copy, not a cache and a snapshot beside it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,13 +32,13 @@ pub(super) struct MetricCache {
 struct Inner {
     /// When each batch was last read.
     batches: HashMap<MetricBatch, SystemTime>,
-    /// Every metric of those batches, with when it was read.
-    entries: HashMap<MetricRead, (SystemTime, Points)>,
+    /// Every metric of those batches: what snapshots see, copied on write.
+    entries: Arc<HashMap<MetricRead, Points>>,
+    /// Read during this cycle, so that two batches sharing a metric read it once; emptied
+    /// (and its memory returned) when a cycle starts and when it ends.
+    read_this_cycle: HashSet<MetricRead>,
     /// Asked for this cycle; the rest are dropped at its end.
     requested: HashSet<MetricBatch>,
-    /// What snapshots see, rebuilt only when `entries` changed.
-    snapshot: Arc<HashMap<MetricRead, Points>>,
-    dirty: bool,
 }
 
 impl MetricCache {
@@ -44,36 +46,33 @@ impl MetricCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Forgets the batches nobody asked for this cycle, and their metrics.
+    /// A cycle starts: nothing has been read in it yet.
+    pub(super) fn begin_cycle(&self) {
+        self.lock().read_this_cycle = HashSet::new();
+    }
+
+    /// The cycle's reads are done: forgets the batches nobody asked for in it, and their
+    /// metrics.
     pub(super) fn retain_requested(&self) {
         let mut inner = self.lock();
+        inner.read_this_cycle = HashSet::new();
         let requested = std::mem::take(&mut inner.requested);
         if inner.batches.len() == requested.len() {
             return;
         }
         inner.batches.retain(|b, _| requested.contains(b));
         let keep: HashSet<&MetricRead> = requested.iter().flat_map(|b| b.reads()).collect();
-        let before = inner.entries.len();
-        let entries = std::mem::take(&mut inner.entries);
-        inner.entries = entries
-            .into_iter()
-            .filter(|(k, _)| keep.contains(k))
-            .collect();
-        inner.dirty |= inner.entries.len() != before;
-    }
-
-    fn snapshot(inner: &mut Inner) -> Arc<HashMap<MetricRead, Points>> {
-        if inner.dirty {
-            inner.snapshot = Arc::new(
-                inner
-                    .entries
-                    .iter()
-                    .map(|(k, (_, p))| (k.clone(), p.clone()))
-                    .collect(),
-            );
-            inner.dirty = false;
+        if inner.entries.keys().all(|k| keep.contains(k)) {
+            return;
         }
-        inner.snapshot.clone()
+        // A new map rather than a copy to trim: the observation in hand holds this one.
+        let kept = inner
+            .entries
+            .iter()
+            .filter(|(k, _)| keep.contains(k))
+            .map(|(k, p)| (k.clone(), p.clone()))
+            .collect();
+        inner.entries = Arc::new(kept);
     }
 }
 
@@ -115,8 +114,7 @@ impl Observer {
                 }
                 due_batches.push(batch.clone());
                 for read in batch.reads() {
-                    let read_now = cache.entries.get(read).is_some_and(|(at, _)| *at == now);
-                    if !read_now && seen.insert(read) {
+                    if !cache.read_this_cycle.contains(read) && seen.insert(read) {
                         due.entry((read.window_s(), read.stat().period_s))
                             .or_default()
                             .push(read.clone());
@@ -175,11 +173,14 @@ impl Observer {
                     }
                 }
                 let mut cache = self.metrics.lock();
+                let cache = &mut *cache;
+                // Copied here only if an observation of this cycle still holds the map.
+                let entries = Arc::make_mut(&mut cache.entries);
                 for (read, mut points) in batch.iter().zip(by_index) {
                     points.sort_by_key(|(t, _)| *t);
-                    cache.entries.insert(read.clone(), (now, Arc::new(points)));
+                    entries.insert(read.clone(), Arc::new(points));
+                    cache.read_this_cycle.insert(read.clone());
                 }
-                cache.dirty = true;
             }
         }
         let mut cache = self.metrics.lock();
@@ -188,6 +189,117 @@ impl Observer {
                 cache.batches.insert(batch, now);
             }
         }
-        Ok(vec![Delta::Metrics(MetricCache::snapshot(&mut cache))])
+        Ok(vec![Delta::Metrics(cache.entries.clone())])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::cloud::sim::SimAccount;
+    use crate::engine::governor::Governor;
+    use crate::engine::observe::tag_cache::TagCache;
+    use crate::model::{Dimension, MetricId, MetricStat, SimSettings};
+    use crate::telemetry::Telemetry;
+
+    fn read(name: &str) -> MetricRead {
+        let metric = MetricId::new(
+            "AWS/Lambda",
+            name,
+            vec![Dimension::new("FunctionName", "checkout")],
+        );
+        MetricRead::new(
+            MetricStat {
+                metric,
+                period_s: 300,
+                stat: "Sum".into(),
+            },
+            3600,
+            600,
+        )
+    }
+
+    fn snapshot(delta: Vec<Delta>) -> Arc<HashMap<MetricRead, Points>> {
+        match delta.into_iter().next() {
+            Some(Delta::Metrics(m)) => m,
+            _ => panic!("expected one metrics delta"),
+        }
+    }
+
+    /// Two batches sharing a metric read it once; fresh batches cost no call and share the
+    /// previous snapshot; a batch nobody asks for any more is forgotten with its metrics; new
+    /// figures never change a snapshot an observation already holds.
+    #[tokio::test]
+    async fn reads_each_metric_once_and_copies_only_on_write() {
+        let clock = Arc::new(ManualClock::at_epoch());
+        let desired = crate::controllers::fixtures::desired();
+        let sim = SimAccount::new(&SimSettings::default(), "us-east-1", clock.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let telemetry = Telemetry::new().unwrap_or_else(|e| panic!("{e}"));
+        let gov = Governor::new(
+            clock.clone(),
+            telemetry.clone(),
+            BTreeMap::new(),
+            Default::default(),
+        );
+        let observer = Observer::new(sim.cloud(), gov, Arc::new(TagCache::default()));
+        let o = Observed::empty(clock.now(), "us-east-1");
+        let (a, b, c) = (read("Invocations"), read("Errors"), read("Throttles"));
+        let first = MetricBatch::of(vec![a.clone(), b.clone()], 3600, 600);
+        let second = MetricBatch::of(vec![b.clone(), c.clone()], 3600, 600);
+        let requested = || telemetry.metrics_requested.get();
+        let cycle = |batches: Vec<MetricBatch>| {
+            let (observer, desired, o) = (&observer, &desired, &o);
+            async move {
+                observer.metrics.begin_cycle();
+                let got = observer
+                    .read_metrics(desired, o, &batches)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                observer.metrics.retain_requested();
+                snapshot(got)
+            }
+        };
+
+        let one = cycle(vec![first.clone(), second.clone()]).await;
+        assert_eq!(requested(), 3, "b is shared by both batches: read once");
+        assert_eq!(one.len(), 3);
+
+        clock.advance(Duration::from_secs(60));
+        let two = cycle(vec![first.clone(), second.clone()]).await;
+        assert_eq!(requested(), 3, "fresh batches make no call");
+        assert!(
+            Arc::ptr_eq(&one, &two),
+            "and share the snapshot: nothing copied"
+        );
+
+        let three = cycle(vec![first.clone()]).await;
+        assert_eq!(requested(), 3);
+        assert!(three.contains_key(&b), "still fresh, still read by `first`");
+        let four = cycle(vec![first.clone()]).await;
+        assert!(
+            !four.contains_key(&c) && four.len() == 2,
+            "`second` was not asked for last cycle: its own metric is forgotten"
+        );
+
+        // Past the refresh `first` is read again, while `one` (an observation's) is kept
+        // whole: the cache is copied, not written through.
+        clock.advance(Duration::from_secs(600));
+        let five = cycle(vec![first.clone()]).await;
+        assert_eq!(requested(), 5);
+        assert_eq!(one.len(), 3, "a held snapshot never changes");
+        assert!(!Arc::ptr_eq(&four, &five));
+        assert_eq!(five.len(), 2);
+        drop((one, two, three, four));
+        // Nobody else holds the map now: the next write goes into it in place.
+        clock.advance(Duration::from_secs(600));
+        let before = Arc::as_ptr(&five);
+        drop(five);
+        let six = cycle(vec![first]).await;
+        assert_eq!(requested(), 7);
+        assert_eq!(Arc::as_ptr(&six), before, "written in place, not copied");
     }
 }

@@ -136,6 +136,7 @@ impl Observer {
     ) -> Result<Observed, ObserveError> {
         let now = self.gov.clock().now();
         let mut o = Observed::empty(now, desired.cloud.region.clone());
+        self.metrics.begin_cycle();
 
         // The framework's reads and the controllers' first ones (those that need nothing read
         // before them: listings by prefix) go together.
