@@ -80,7 +80,7 @@ fn read(metric: MetricId, stat: &str, period: Duration, window: Duration, refres
         MetricStat {
             metric,
             period_s: period.as_secs() as u32,
-            stat: stat.to_string(),
+            stat: stat.into(),
         },
         window.as_secs() as u32,
         refresh.as_secs() as u32,
@@ -367,6 +367,16 @@ impl Memo {
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.entries.retain(|f, _| keep(f));
     }
+
+    /// Forgets one window of a function's reads (the next `periodic` builds it anew).
+    pub fn forget(&mut self, function: &str, window: Window) {
+        if let Some(slots) = self.entries.get_mut(function) {
+            slots.retain(|(w, _, _)| *w != window);
+            if slots.is_empty() {
+                self.entries.remove(function);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -399,5 +409,26 @@ mod memo_tests {
         memo.retain(|f| f != "api");
         assert_eq!(memo.entries.len(), 1);
         assert!(memo.entries.contains_key("worker"));
+    }
+
+    /// Forgetting a window drops that window's reads only; a function with none left goes.
+    #[test]
+    fn a_forgotten_window_is_built_again_and_the_other_kept() {
+        let mut memo = Memo::default();
+        let (day, hour) = (Duration::from_secs(86_400), Duration::from_secs(3_600));
+        let get =
+            |memo: &mut Memo, w: Window| memo.periodic("api", "p95", false, w, 14 * day, hour);
+        let history = get(&mut memo, Window::History);
+        let recent = get(&mut memo, Window::Recent);
+        memo.forget("api", Window::History);
+        assert_eq!(memo.entries["api"].len(), 1);
+        assert!(Arc::ptr_eq(&recent, &get(&mut memo, Window::Recent)));
+        let again = get(&mut memo, Window::History);
+        assert!(!Arc::ptr_eq(&history, &again), "built anew");
+        assert_eq!(history.reads, again.reads, "from the same inputs");
+        memo.forget("api", Window::History);
+        memo.forget("api", Window::Recent);
+        memo.forget("nobody", Window::Recent);
+        assert!(memo.entries.is_empty());
     }
 }
