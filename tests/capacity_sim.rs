@@ -118,7 +118,7 @@ impl CapacityView for Harness {
         self.sim.with_state(|s| {
             s.functions
                 .get(function)
-                .and_then(|f| f.tags.get(key).cloned())
+                .and_then(|f| f.tags.value(key).map(str::to_string))
         })
     }
 }

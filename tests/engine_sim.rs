@@ -131,10 +131,7 @@ async fn converges_from_an_empty_account() {
         alarm.alarm_actions,
         vec!["arn:aws:sns:eu-west-1:123456789012:trimtab-alerts".to_string()]
     );
-    assert_eq!(
-        alarm.tags.get("managed-by").map(String::as_str),
-        Some("trimtab")
-    );
+    assert_eq!(alarm.tags.value("managed-by"), Some("trimtab"));
     // Out-of-scope functions get nothing.
     assert!(h.alarm_names().iter().all(|n| !n.contains("someone-elses")));
     assert_eq!(h.pending().await, 0);

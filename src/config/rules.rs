@@ -29,7 +29,7 @@ fn tags(d: &mut Diags<'_>, v: &Option<S<Pairs<String>>>, path: &str) -> Tags {
                 format!("`{path}.{}` must be at most 256 characters", key.get_ref()),
             );
         } else {
-            out.insert(key.get_ref().clone(), value.get_ref().clone());
+            out.insert(key.get_ref().into(), value.get_ref().into());
         }
     }
     out

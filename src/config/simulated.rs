@@ -118,7 +118,7 @@ fn function(
     let used_bounds = Bounds::between(1.0, f64::from(memory_mb), "MB (memory_mb)");
     let mut tags = Tags::new();
     for (k, v) in f.tags.iter().flat_map(|t| t.get_ref()) {
-        tags.insert(k.get_ref().clone(), v.get_ref().clone());
+        tags.insert(k.get_ref().into(), v.get_ref().into());
     }
     let sim = SimFunction {
         name: String::new(),

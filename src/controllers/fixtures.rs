@@ -282,7 +282,7 @@ pub fn apply(observed: &Observed, plan: &Plan) -> Observed {
             }
             Write::UntagFunction { arn, keys } => {
                 if let Some(d) = function_by_arn(&mut o, arn).and_then(|f| f.detail.as_mut()) {
-                    d.tags.retain(|k, _| !keys.contains(k));
+                    d.tags.retain(|k, _| !keys.iter().any(|key| key == k));
                 }
             }
             Write::PutFunctionConcurrency { function, reserved } => {

@@ -236,7 +236,7 @@ impl Ownership {
 
     /// Does this tag set carry trimtab's ownership marker?
     pub fn owns(&self, tags: &Tags) -> bool {
-        tags.get(&self.tag_key) == Some(&self.tag_value)
+        tags.value(&self.tag_key) == Some(self.tag_value.as_str())
     }
 }
 

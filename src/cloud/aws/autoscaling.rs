@@ -124,7 +124,7 @@ impl AutoScalingApi for AwsAutoScaling {
                 target
                     .tags
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect()
             }))
             .send()

@@ -190,7 +190,7 @@ fn observed_alarm(a: &MetricAlarm) -> Option<ObservedAlarm> {
 
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .map(|(k, v)| Tag::builder().key(k.as_str()).value(v.as_str()).build())
         .collect()
 }
 

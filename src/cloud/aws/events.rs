@@ -26,8 +26,8 @@ fn sdk_tags(op: Op, tags: &Tags) -> CloudResult<Vec<Tag>> {
     tags.iter()
         .map(|(k, v)| {
             Tag::builder()
-                .key(k)
-                .value(v)
+                .key(k.as_str())
+                .value(v.as_str())
                 .build()
                 .map_err(|e| invalid_input(op, e))
         })

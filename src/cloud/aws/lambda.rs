@@ -307,8 +307,10 @@ impl LambdaApi for AwsLambda {
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> CloudResult<()> {
-        let tags: HashMap<String, String> =
-            tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let tags: HashMap<String, String> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.client
             .tag_resource()
             .resource(arn)

@@ -355,10 +355,7 @@ async fn get_function_reads_tags_and_reserved_concurrency() {
         [&ok, &tags_denied]
     ));
     let detail = lambda.get_function("api").await.unwrap();
-    assert_eq!(
-        detail.tags.get("managed-by").map(String::as_str),
-        Some("trimtab")
-    );
+    assert_eq!(detail.tags.value("managed-by"), Some("trimtab"));
     assert_eq!(detail.reserved_concurrency, Some(25));
 
     let err = lambda.get_function("secret").await.unwrap_err();

@@ -227,7 +227,7 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.reserved_concurrency, Some(10));
-        assert_eq!(d.tags.get("team").map(String::as_str), Some("core"));
+        assert_eq!(d.tags.value("team"), Some("core"));
         assert_eq!(
             d.summary.arn,
             "arn:aws:lambda:ap-south-1:123456789012:function:f000"

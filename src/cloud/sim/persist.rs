@@ -157,7 +157,7 @@ mod tests {
         assert!(a.is_some());
         assert_eq!(a, b);
         let tags = second.with_state(|s| s.alarms["trimtab-api-errors"].spec.tags.clone());
-        assert_eq!(tags.get("managed-by").map(String::as_str), Some("trimtab"));
+        assert_eq!(tags.value("managed-by"), Some("trimtab"));
         assert_eq!(second.with_state(|s| s.functions["api"].history.len()), 1);
         let leftovers = std::fs::read_dir(dir.path())
             .map(|d| d.count())

@@ -44,7 +44,7 @@ pub(crate) fn merge(op: Op, existing: &mut Tags, new: &Tags) -> CloudResult<()> 
 
 pub(crate) fn remove(existing: &mut Tags, keys: &[String]) {
     for k in keys {
-        existing.remove(k);
+        existing.remove(k.as_str());
     }
 }
 

@@ -858,8 +858,7 @@ fn plan_with(
         let target = alarm
             .spec
             .tags
-            .get(TARGET_TAG)
-            .map(String::as_str)
+            .value(TARGET_TAG)
             .unwrap_or("");
         let unknown = match target.split_once(':') {
             Some(("lambda", f)) => observed.unknown_functions.contains(f),
@@ -949,10 +948,10 @@ fn plan_alarm(desired: &Desired, observed: &Observed, alarm: &DesiredAlarm, plan
                     old: existing
                         .spec
                         .tags
-                        .get(key)
-                        .cloned()
-                        .unwrap_or_else(|| "(none)".into()),
-                    new: value.clone(),
+                        .value(key)
+                        .unwrap_or("(none)")
+                        .to_string(),
+                    new: value.to_string(),
                 });
             }
             if !tags.is_empty() {

@@ -59,7 +59,7 @@ fn converges_from_empty_with_every_alarm_kind() {
             panic!("create must be one PutMetricAlarm: {change:?}");
         };
         assert_eq!(
-            alarm.tags.get("managed-by").map(String::as_str),
+            alarm.tags.value("managed-by"),
             Some("trimtab")
         );
         assert!(alarm.tags.contains_key(TARGET_TAG));

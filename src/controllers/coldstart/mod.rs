@@ -215,7 +215,7 @@ fn plan_function(
                 }
                 plan.changes.push(change);
             } else {
-                keep(plan, ResourceKind::Rule, rule_name.clone());
+                keep(plan, ResourceKind::Rule, rule_name.to_string());
             }
         }
     }
@@ -228,8 +228,8 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     for (name, f) in &observed.functions {
         claimed.insert(warmup_rule_name(prefix, name));
-        if let Some(r) = f.tags().and_then(|t| t.get(TAG_WARMUP)) {
-            claimed.insert(r.clone());
+        if let Some(r) = f.tags().and_then(|t| t.value(TAG_WARMUP)) {
+            claimed.insert(r.to_string());
         }
         if observed.unknown_functions.contains(name) {
             continue;

@@ -64,7 +64,7 @@ pub(super) fn build(
     };
 
     let live = find_target(observed, &rid, DIMENSION);
-    let marked = func.tags.get(TAG_PROVISIONED) == Some(alias);
+    let marked = func.tags.value(TAG_PROVISIONED) == Some(alias.as_str());
     let has_policy = find_policy(observed, &policy_name, &rid, DIMENSION).is_some();
     if live.is_some() && !may_change(&desired.ownership, marked || has_policy, &rid) {
         plan.refusals.push(
@@ -169,9 +169,9 @@ pub(super) fn build(
                 field: format!("tags.{TAG_PROVISIONED}"),
                 old: func
                     .tags
-                    .get(TAG_PROVISIONED)
-                    .cloned()
-                    .unwrap_or_else(|| "(none)".into()),
+                    .value(TAG_PROVISIONED)
+                    .unwrap_or("(none)")
+                    .to_string(),
                 new: alias.clone(),
             }],
             reason: format!(

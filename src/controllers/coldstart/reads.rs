@@ -165,7 +165,7 @@ pub(super) fn reads(desired: &Desired, settings: &Settings, o: &Observed, reads:
                 continue;
             }
             let rule = warmup_rule_name(prefix, name);
-            let built = tags.and_then(|t| t.get(TAG_WARMUP)) == Some(&rule)
+            let built = tags.and_then(|t| t.value(TAG_WARMUP)) == Some(rule.as_str())
                 && o.rules.contains_key(&rule)
                 && o.rule_targets.get(&rule).is_some_and(|t| !t.is_empty());
             let read = Read::Policy {

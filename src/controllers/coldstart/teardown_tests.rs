@@ -243,8 +243,7 @@ fn alias_change_removes_the_old_alias_but_keeps_the_marker() {
     assert_eq!(
         after.functions["api"]
             .tags()
-            .and_then(|t| t.get(TAG_PROVISIONED))
-            .map(String::as_str),
+            .and_then(|t| t.value(TAG_PROVISIONED)),
         Some("prod")
     );
 }

@@ -106,7 +106,7 @@ pub(super) fn build(
             return false;
         }
     };
-    let marked = func.tags.get(TAG_WARMUP) == Some(&rn);
+    let marked = func.tags.value(TAG_WARMUP) == Some(rn.as_str());
     let live = observed.rules.get(&rn);
     if live.is_some() && !may_change(own, marked, &rn) {
         plan.refusals.push(
@@ -253,7 +253,7 @@ pub(super) fn build(
                 diff(
                     &mut diffs,
                     &format!("tags.{TAG_WARMUP}"),
-                    opt(&func.tags.get(TAG_WARMUP).cloned()),
+                    opt(&func.tags.value(TAG_WARMUP).map(str::to_string)),
                     rn.clone(),
                 );
                 writes.push(marker);

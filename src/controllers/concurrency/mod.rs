@@ -150,7 +150,7 @@ fn release(
     name: &str,
     f: &ObservedFunction,
     live: Option<u32>,
-    marker: Option<&String>,
+    marker: Option<&str>,
 ) -> Option<Planned> {
     let marker = marker?;
     let untag = Write::UntagFunction {
@@ -198,7 +198,7 @@ fn release(
             action: Action::Update,
             diffs: vec![FieldDiff {
                 field: format!("tags.{TAG_RESERVED}"),
-                old: marker.clone(),
+                old: marker.to_string(),
                 new: "(none)".into(),
             }],
             reason,
@@ -243,7 +243,7 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> Plan
         match want {
             Some(n) if live != Some(n) => planned.push(set(name, f, live, n)),
             Some(_) => {}
-            None => planned.extend(release(name, f, live, detail.tags.get(TAG_RESERVED))),
+            None => planned.extend(release(name, f, live, detail.tags.value(TAG_RESERVED))),
         }
     }
 

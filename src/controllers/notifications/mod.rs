@@ -87,7 +87,7 @@ pub fn plan(desired: &Desired, settings: &Settings, observed: &Observed) -> (Pla
     plan.managed.push((ResourceKind::Topic, name.clone()));
     let Some(topic) = find_topic(observed, &name) else {
         let mut tags = crate::model::Tags::new();
-        tags.insert(own.tag_key.clone(), own.tag_value.clone());
+        tags.insert(own.tag_key.as_str().into(), own.tag_value.as_str().into());
         plan.changes.push(Change {
             kind: ResourceKind::Topic,
             id: name.clone(),

@@ -199,7 +199,7 @@ fn marker_now(f: &ObservedFunction, fm: &FunctionMemory) -> MarkerState {
     match f.tags() {
         Some(tags) => match tags.get(TAG) {
             None => MarkerState::Untouched,
-            Some(v) => Marker::parse(v).map_or_else(|| MarkerState::Unreadable(v.clone()), MarkerState::Ours),
+            Some(v) => Marker::parse(v).map_or_else(|| MarkerState::Unreadable(v.to_string()), MarkerState::Ours),
         },
         None => fm.marker.clone(),
     }

@@ -17,7 +17,7 @@ pub fn owner_tags(own: &Ownership) -> crate::model::Tags {
 
 /// Whether tags carry the ownership tag.
 pub fn has_owner_tag(own: &Ownership, tags: &crate::model::Tags) -> bool {
-    tags.get(&own.tag_key) == Some(&own.tag_value)
+    tags.value(&own.tag_key) == Some(own.tag_value.as_str())
 }
 
 /// Every marker trimtab writes on resources it does not own (functions: reserved and
