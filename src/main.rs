@@ -261,20 +261,18 @@ async fn plan_or_apply(
 #[global_allocator]
 static ALLOCATOR: trimtab::allocator::Counting = trimtab::allocator::Counting;
 
-/// One thread: tokio's current-thread runtime, unless `TOKIO_WORKER_THREADS` is set (then the
-/// multi-thread runtime with that many workers; tokio reads the variable). trimtab waits on AWS
-/// far more than it computes, and each thread that allocates keeps its own allocator pages,
-/// with blocks freed by another thread returned late: against moto at 1,000 functions the
-/// daemon held 54.5 MiB after five cycles with two workers and 48.0 MiB with one
-/// (BENCHMARKS.md, issue 11); the numbers for one thread are there too.
+/// One tokio worker thread unless `TOKIO_WORKER_THREADS` says otherwise (tokio reads it when
+/// no count is set). trimtab waits on AWS far more than it computes, and each thread that
+/// allocates keeps its own allocator pages: against moto at 1,000 functions the daemon held
+/// 54.5 MiB after five cycles with two workers (this machine's core count) and 48.0 MiB with
+/// one (BENCHMARKS.md, issue 11).
 fn main() -> ExitCode {
     trimtab::allocator::tune();
-    let mut runtime = if std::env::var_os("TOKIO_WORKER_THREADS").is_some() {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        runtime.worker_threads(1);
+    }
     match runtime.build() {
         Ok(runtime) => runtime.block_on(run()),
         Err(e) => {
