@@ -229,9 +229,11 @@ mod tests {
         }
     }
 
-    /// Two batches sharing a metric read it once; fresh batches cost no call and share the
-    /// previous snapshot; a batch nobody asks for any more is forgotten with its metrics; new
-    /// figures never change a snapshot an observation already holds.
+    /// Two batches sharing a metric read it once, in one round or in two of the same cycle;
+    /// fresh batches cost no call and share the previous snapshot; a batch nobody asks for any
+    /// more is forgotten with its metrics; new figures go into a copy while an observation
+    /// holds the map, in place otherwise; a cycle that ended without its bookkeeping does not
+    /// keep the next from reading what is due.
     #[tokio::test]
     async fn reads_each_metric_once_and_copies_only_on_write() {
         let clock = Arc::new(ManualClock::at_epoch());
@@ -251,16 +253,23 @@ mod tests {
         let first = MetricBatch::of(vec![a.clone(), b.clone()], 3600, 600);
         let second = MetricBatch::of(vec![b.clone(), c.clone()], 3600, 600);
         let requested = || telemetry.metrics_requested.get();
-        let cycle = |batches: Vec<MetricBatch>| {
+        let round = |batches: Vec<MetricBatch>| {
             let (observer, desired, o) = (&observer, &desired, &o);
             async move {
-                observer.metrics.begin_cycle();
                 let got = observer
                     .read_metrics(desired, o, &batches)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-                observer.metrics.retain_requested();
                 snapshot(got)
+            }
+        };
+        let cycle = |batches: Vec<MetricBatch>| {
+            let (observer, round) = (&observer, &round);
+            async move {
+                observer.metrics.begin_cycle();
+                let got = round(batches).await;
+                observer.metrics.retain_requested();
+                got
             }
         };
 
@@ -285,21 +294,43 @@ mod tests {
             "`second` was not asked for last cycle: its own metric is forgotten"
         );
 
-        // Past the refresh `first` is read again, while `one` (an observation's) is kept
-        // whole: the cache is copied, not written through.
+        // Past the refresh `first` is read again into a copy: `one` (an observation's) still
+        // holds the map.
         clock.advance(Duration::from_secs(600));
         let five = cycle(vec![first.clone()]).await;
         assert_eq!(requested(), 5);
-        assert_eq!(one.len(), 3, "a held snapshot never changes");
         assert!(!Arc::ptr_eq(&four, &five));
+        assert!(!Arc::ptr_eq(&one[&a], &five[&a]), "new figures");
         assert_eq!(five.len(), 2);
         drop((one, two, three, four));
         // Nobody else holds the map now: the next write goes into it in place.
         clock.advance(Duration::from_secs(600));
         let before = Arc::as_ptr(&five);
         drop(five);
-        let six = cycle(vec![first]).await;
+        let six = cycle(vec![first.clone()]).await;
         assert_eq!(requested(), 7);
         assert_eq!(Arc::as_ptr(&six), before, "written in place, not copied");
+        drop(six);
+
+        // Two rounds of one cycle: `b`, read in the first, is not read again for `second`.
+        clock.advance(Duration::from_secs(600));
+        observer.metrics.begin_cycle();
+        round(vec![first.clone()]).await;
+        assert_eq!(requested(), 9);
+        let both = round(vec![second]).await;
+        observer.metrics.retain_requested();
+        assert_eq!(requested(), 10, "only `c` in the second round");
+        assert_eq!(both.len(), 3);
+
+        // A cycle that ends without its bookkeeping (its observation failed): the next one
+        // still reads what is due.
+        clock.advance(Duration::from_secs(600));
+        observer.metrics.begin_cycle();
+        round(vec![first.clone()]).await;
+        assert_eq!(requested(), 12);
+        clock.advance(Duration::from_secs(600));
+        observer.metrics.begin_cycle();
+        round(vec![first]).await;
+        assert_eq!(requested(), 14);
     }
 }

@@ -320,14 +320,10 @@ impl Observer {
             Delta::Version(function, _, Err(e)) => {
                 self.unknown_function(o, &function, "GetFunctionConfiguration", &e)
             }
-            Delta::Metrics(snapshot) => {
-                if o.metrics.is_empty() {
-                    o.metrics = snapshot;
-                } else if !std::sync::Arc::ptr_eq(&o.metrics, &snapshot) {
-                    std::sync::Arc::make_mut(&mut o.metrics)
-                        .extend(snapshot.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-            }
+            // The metric cache only grows within a cycle (it forgets at the cycle's end), so
+            // each snapshot holds every earlier one of the cycle: the newest replaces them,
+            // and the observation never keeps a second full map beside the cache's.
+            Delta::Metrics(snapshot) => o.metrics = snapshot,
             Delta::MetricNames(key, ids) => {
                 o.metric_names.insert(key, ids);
             }
