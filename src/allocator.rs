@@ -13,7 +13,8 @@
 //! [`Counting`] wraps it to count the bytes the process has allocated and not yet freed (and
 //! their high-water mark), exported as `trimtab_heap_live_bytes` and
 //! `trimtab_heap_peak_bytes`: beside the process's resident memory they tell what trimtab
-//! holds from what the allocator keeps around it. Two relaxed atomic operations per call.
+//! holds from what the allocator keeps around it. Two relaxed atomic operations per call. C
+//! code that calls malloc itself (aws-lc) goes to glibc, not through here, and is not counted.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -265,7 +265,10 @@ static ALLOCATOR: trimtab::allocator::Counting = trimtab::allocator::Counting;
 /// no count is set). trimtab waits on AWS far more than it computes, and each thread that
 /// allocates keeps its own allocator pages: against moto at 1,000 functions the daemon held
 /// 54.5 MiB after five cycles with two workers (this machine's core count) and 48.0 MiB with
-/// one (BENCHMARKS.md, issue 11).
+/// one (BENCHMARKS.md, issue 11). Tokio's current-thread runtime saved 3.4 MiB more, but it
+/// puts `/healthz`, `/metrics` and the lease's renewal behind every stretch of the cycle's CPU
+/// (a plan, the simulated account evaluating metrics), so the cycle stays on the main thread
+/// and they on the worker.
 fn main() -> ExitCode {
     trimtab::allocator::tune();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();

@@ -237,7 +237,7 @@ impl Telemetry {
             )?,
             heap_live: Gauge::new(
                 "trimtab_heap_live_bytes",
-                "Bytes trimtab has allocated and not yet freed (NaN when not counted); beside the process's resident memory, what trimtab holds apart from what the allocator and the binary keep.",
+                "Bytes allocated through Rust's allocator and not yet freed, not counting what C libraries (aws-lc) allocate with their own malloc (NaN when not counted); beside the process's resident memory, what trimtab holds apart from what the allocator and the binary keep.",
             )?,
             heap_peak: Gauge::new(
                 "trimtab_heap_peak_bytes",
