@@ -22,11 +22,11 @@ impl Dimension {
 
 /// A metric's identity. Dimensions are kept sorted by name so that two descriptions of the same
 /// metric compare equal whatever order AWS returned them in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 ///
 /// Its strings are short (a namespace, a metric name, a function's name, a statistic) and a
 /// cycle at 1,000 functions holds about 21,000 of them: each is kept inline when it fits in 24
 /// bytes (`CompactString`) instead of in a heap allocation of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MetricId {
     pub namespace: CompactString,
     pub name: CompactString,

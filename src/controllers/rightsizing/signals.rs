@@ -312,9 +312,12 @@ pub struct Memo {
     entries: std::collections::HashMap<String, Vec<(Window, MemoKey, Arc<FunctionReads>)>>,
 }
 
+/// What a function's reads are built from besides its name and window. The statistic is
+/// inline (`p95`; any statistic up to 24 bytes), so building a key to look one up allocates
+/// nothing.
 #[derive(Debug, Clone, PartialEq)]
 struct MemoKey {
-    statistic: String,
+    statistic: compact_str::CompactString,
     insights: bool,
     history: Duration,
     observe_every: Duration,
@@ -330,16 +333,16 @@ impl Memo {
         history: Duration,
         observe_every: Duration,
     ) -> Arc<FunctionReads> {
-        let same = |k: &MemoKey| {
-            k.statistic == statistic
-                && k.insights == insights
-                && k.history == history
-                && k.observe_every == observe_every
+        let key = MemoKey {
+            statistic: statistic.into(),
+            insights,
+            history,
+            observe_every,
         };
         if let Some((_, _, reads)) = self
             .entries
             .get(function)
-            .and_then(|slots| slots.iter().find(|(w, k, _)| *w == window && same(k)))
+            .and_then(|slots| slots.iter().find(|(w, k, _)| *w == window && *k == key))
         {
             return reads.clone();
         }
@@ -351,12 +354,6 @@ impl Memo {
             history,
             observe_every,
         ));
-        let key = MemoKey {
-            statistic: statistic.to_string(),
-            insights,
-            history,
-            observe_every,
-        };
         let slots = self.entries.entry(function.to_string()).or_default();
         slots.retain(|(w, _, _)| *w != window);
         slots.push((window, key, reads.clone()));
