@@ -1,7 +1,7 @@
 //! One cycle's snapshot of the account: everything the controllers may look at, read in bulk
 //! by `engine::observe`. Controllers never call the cloud themselves.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,7 +14,7 @@ use super::events::{ObservedRule, RuleTarget};
 use super::lambda::{AccountConcurrency, Alias, Permission, ProvisionedConcurrency};
 use super::lambda::{FunctionDetail, FunctionSummary};
 use super::metrics::MetricId;
-use super::reads::{MetricPoints, MetricRead, ReadLog};
+use super::reads::{MetricMap, ReadLog};
 use super::scaling::{ObservedScalingPolicy, ScalableTarget};
 use super::sns::Subscription;
 
@@ -37,7 +37,7 @@ pub struct Observed {
     /// Datapoints of the metrics controllers asked for (oldest first), possibly read in an
     /// earlier cycle and kept until their refresh is due.
     #[serde(skip)]
-    pub metrics: Arc<HashMap<MetricRead, MetricPoints>>,
+    pub metrics: Arc<MetricMap>,
     /// ListMetrics results: every series of (namespace, metric name) with data in the last two
     /// weeks.
     pub metric_names: BTreeMap<(String, String), BTreeSet<MetricId>>,

@@ -277,6 +277,12 @@ impl Ord for MetricBatch {
 /// A metric's datapoints, oldest first, shared between the cache and the snapshots.
 pub type MetricPoints = Arc<Vec<(std::time::SystemTime, f64)>>;
 
+/// Datapoints by read. A read hashes as its SipHash fingerprint, so the map needs no second
+/// SipHash over it: foldhash mixes the one integer (every controller looks metrics up here,
+/// tens of thousands of times a plan at 1,000 functions).
+pub type MetricMap =
+    std::collections::HashMap<MetricRead, MetricPoints, foldhash::fast::RandomState>;
+
 /// How badly a controller needs a read this cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {

@@ -12,7 +12,7 @@
 mod layers;
 pub mod settings;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::model::{
     Action, AlarmMetric, AlarmSpec, Change, Comparison, Desired, Dimension, FieldDiff, MathQuery,
@@ -269,8 +269,9 @@ impl SharedKey {
 #[derive(Debug, Default)]
 pub struct Memo {
     shared: Option<SharedKey>,
-    /// By function name, the functions in scope this cycle only.
-    functions: BTreeMap<String, (FunctionKey, Vec<Remembered>)>,
+    /// The functions in scope this cycle only, by name in order: brought up to date by one
+    /// merge with the observed functions (in the same order), not a map search for each.
+    functions: Vec<(String, FunctionKey, Vec<Remembered>)>,
 }
 
 /// One desired alarm, remembered.
@@ -365,10 +366,12 @@ impl Memo {
         let b = AlarmBuilder { desired, actions };
         let keys = function_tag_keys(desired);
         let mut built = BTreeMap::new();
-        let mut last = std::mem::take(&mut self.functions);
+        let mut last = std::mem::take(&mut self.functions).into_iter().peekable();
         for (name, key) in functions_in_scope(desired, settings, observed) {
-            let (name, remembered) = match last.remove_entry(name) {
-                Some((name, (k, remembered))) if k == key => (name, remembered),
+            // Both in name order: what is before `name` left scope.
+            while last.next_if(|(n, _, _)| n < name).is_some() {}
+            let (name, remembered) = match last.next_if(|(n, _, _)| n == name) {
+                Some((name, k, remembered)) if k == key => (name, remembered),
                 _ => {
                     let alarms = function_alarms(&b, &settings.defaults, name, &key);
                     let remembered = alarms.iter().map(|a| Remembered::of(a, keys)).collect();
@@ -376,7 +379,7 @@ impl Memo {
                     (name.clone(), remembered)
                 }
             };
-            self.functions.insert(name, (key, remembered));
+            self.functions.push((name, key, remembered));
         }
         built
     }
@@ -823,8 +826,9 @@ fn plan_with(
     };
     let mut built = memo.refresh(desired, settings, observed, &actions);
     let others = resource_and_app_alarms(desired, settings, observed, &actions);
-    let remembered = memo.functions.values().flat_map(|(_, r)| r);
-    let wanted_names: BTreeSet<&str> = remembered
+    let remembered = memo.functions.iter().flat_map(|(_, _, r)| r);
+    // Hashed, not ordered: 3,000 names sharing long prefixes, each looked up once.
+    let wanted_names: std::collections::HashSet<&str, foldhash::fast::RandomState> = remembered
         .map(|r| r.name.as_str())
         .chain(others.iter().map(|a| a.spec.name.as_str()))
         .collect();
@@ -836,7 +840,7 @@ fn plan_with(
         actions: &actions,
     };
     let keys = function_tag_keys(desired);
-    for (function, (key, remembered)) in &memo.functions {
+    for (function, key, remembered) in &memo.functions {
         let alarms = match built.remove(function) {
             Some(alarms) => alarms,
             None if remembered.iter().all(|r| r.matches(desired, observed, keys)) => continue,

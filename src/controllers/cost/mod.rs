@@ -368,7 +368,11 @@ impl Controller for Cost {
         let Some(common) = Common::of(cx, r, &memory.provisioned) else {
             return;
         };
-        let Some(usage) = usage_of(cx, r, &common, None) else {
+        let window = |row: usize| {
+            let row = &common.functions[row];
+            (row.invocations.sum(None), row.duration_ms.sum(None))
+        };
+        let Some(usage) = usage_of(cx, r, &common, None, &window) else {
             return;
         };
         let mut report = estimate(&usage, &cx.desired.prices, cx.settings);
@@ -386,15 +390,29 @@ fn hourly(
     r: &Reads1,
     common: &Common<'_>,
 ) -> Vec<crate::model::cost::HourlyCost> {
-    let hours: BTreeSet<SystemTime> = common
+    let mut hours: Vec<SystemTime> = common
         .functions
         .iter()
         .flat_map(|row| row.invocations.points.iter().map(|(t, _)| *t))
         .collect();
+    hours.sort_unstable();
+    hours.dedup();
+    // Each function's hours summed in one walk of its series, not one search per hour.
+    let sums: Vec<(Vec<f64>, Vec<f64>)> = common
+        .functions
+        .iter()
+        .map(|row| {
+            (
+                row.invocations.sums_by_hour(&hours),
+                row.duration_ms.sums_by_hour(&hours),
+            )
+        })
+        .collect();
     hours
-        .into_iter()
-        .filter_map(|h| {
-            let usage = usage_of(cx, r, common, Some(h))?;
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &h)| {
+            let usage = usage_of(cx, r, common, Some(h), &|row| (sums[row].0[i], sums[row].1[i]))?;
             let e = estimate(&usage, &cx.desired.prices, cx.settings);
             Some(crate::model::cost::HourlyCost {
                 hour: humantime::format_rfc3339_seconds(h).to_string(),
@@ -488,6 +506,40 @@ impl<'a> Series<'a> {
             .sum::<f64>()
             + 0.0
     }
+
+    /// [`Series::sum`] of each of `hours` (ascending, distinct), in one walk of the series:
+    /// the same values added in the same order. Points at other times are left out.
+    fn sums_by_hour(&self, hours: &[SystemTime]) -> Vec<f64> {
+        // -0.0 is the empty sum's start, as in `Iterator::sum`.
+        let mut sums = vec![-0.0; hours.len()];
+        let mut add = |i: usize, t: SystemTime, v: f64| {
+            if hours.get(i) == Some(&t) {
+                sums[i] += v;
+            }
+        };
+        if self.newest_first {
+            // Hours from the newest, as the points come.
+            let mut i = hours.len();
+            for &(t, v) in self.by_time.iter() {
+                while i > 0 && hours[i - 1] > t {
+                    i -= 1;
+                }
+                if i > 0 {
+                    add(i - 1, t, v);
+                }
+            }
+        } else {
+            let mut i = 0;
+            for &(t, v) in self.by_time.iter() {
+                while i < hours.len() && hours[i] < t {
+                    i += 1;
+                }
+                add(i, t, v);
+            }
+        }
+        sums.iter_mut().for_each(|s| *s += 0.0);
+        sums
+    }
 }
 
 impl<'a> Common<'a> {
@@ -541,12 +593,14 @@ impl<'a> Common<'a> {
     }
 }
 
-/// The usage over the window, or over one `hour` of it (its datapoints alone).
+/// The usage over the window, or over one `hour` of it (its datapoints alone). `sums`: the
+/// invocations and duration of the function in `common.functions[row]` over the same span.
 fn usage_of(
     cx: &Cx<'_, Cost>,
     r: &Reads1,
     common: &Common<'_>,
     hour: Option<SystemTime>,
+    sums: &dyn Fn(usize) -> (f64, f64),
 ) -> Option<Usage> {
     let metrics = &cx.observed.metrics;
     let window = hour.map_or(cx.settings.window, |_| HOUR);
@@ -561,12 +615,16 @@ fn usage_of(
     let functions = common
         .functions
         .iter()
-        .map(|row| FunctionUsage {
-            architecture: row.function.summary.architecture,
-            memory_mb: row.function.summary.memory_mb,
-            invocations: row.invocations.sum(hour),
-            duration_ms: row.duration_ms.sum(hour),
-            provisioned: row.provisioned,
+        .enumerate()
+        .map(|(i, row)| {
+            let (invocations, duration_ms) = sums(i);
+            FunctionUsage {
+                architecture: row.function.summary.architecture,
+                memory_mb: row.function.summary.memory_mb,
+                invocations,
+                duration_ms,
+                provisioned: row.provisioned,
+            }
         })
         .collect();
     let mut tables: Vec<TableUsage> = r

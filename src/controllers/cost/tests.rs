@@ -303,7 +303,7 @@ fn realised_and_available_savings_are_both_reported() {
     );
 }
 
-/// One hour's sum by binary search is the filtered sum, bit for bit, whatever order the series
+/// One hour's sum by binary search, and every hour's in one walk, is the filtered sum, bit for bit, whatever order the series
 /// arrives in (newest first as CloudWatch returns it, oldest first, or none), with repeated
 /// timestamps, hours without a point and an empty series.
 #[test]
@@ -327,6 +327,15 @@ fn an_hours_sum_is_the_filtered_sum_in_any_order() {
                 .sum::<f64>()
                 + 0.0;
             assert_eq!(series.sum(hour).to_bits(), filtered.to_bits(), "{points:?} {hour:?}");
+        }
+        // Every hour in one walk (hours with no point, and points at hours not asked for).
+        for hours in [(0..6).map(t).collect::<Vec<_>>(), vec![t(1), t(2), t(4)], vec![t(3)], vec![]] {
+            let sums = series.sums_by_hour(&hours);
+            assert_eq!(sums.len(), hours.len());
+            for (h, sum) in hours.iter().zip(sums) {
+                let one = series.sum(Some(*h));
+                assert_eq!(sum.to_bits(), one.to_bits(), "{points:?} {h:?} {hours:?}");
+            }
         }
     }
 }

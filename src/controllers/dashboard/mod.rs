@@ -53,6 +53,9 @@ pub struct Memory {
     /// The body last read (by name), so the daemon need not read it every cycle; cleared
     /// when a write is planned, so the next cycle reads it back.
     known: Option<(String, Option<String>, std::time::SystemTime)>,
+    /// A generated body and the observed text found equal to it: the same two again need no
+    /// parsing (the body is tens of kilobytes of JSON, compared every cycle).
+    matched: Option<(Value, String)>,
 }
 
 /// The full name: the ownership prefix, then the configured name.
@@ -172,7 +175,6 @@ impl Controller for Dashboard {
         }
         out.plan.managed.push((ResourceKind::Dashboard, name.clone()));
         let desired = body(cx);
-        let text = desired.to_string();
         let (action, reason) = match &observed {
             None => (Action::Create, "no dashboard exists yet".to_string()),
             Some(body) if !owned(body) => {
@@ -187,8 +189,15 @@ impl Controller for Dashboard {
                 return;
             }
             Some(body) => {
-                let same = serde_json::from_str::<Value>(body).is_ok_and(|v| v == desired);
-                if same {
+                let remembered = memory
+                    .matched
+                    .as_ref()
+                    .is_some_and(|(v, text)| *v == desired && text == body);
+                if remembered {
+                    return;
+                }
+                if serde_json::from_str::<Value>(body).is_ok_and(|v| v == desired) {
+                    memory.matched = Some((desired, body.clone()));
                     return;
                 }
                 (
@@ -206,7 +215,7 @@ impl Controller for Dashboard {
             phase: Phase::Monitoring,
             writes: vec![Write::PutDashboard {
                 name: name.clone(),
-                body: text.clone(),
+                body: desired.to_string(),
             }],
         });
         // Read it back next cycle: a failed write is retried, a done one confirmed.

@@ -45,6 +45,30 @@ fn creates_then_leaves_an_equal_dashboard_alone() {
     assert!(plan(&d, &o, &mut Memory::default()).plan.changes.is_empty());
 }
 
+/// A body found equal is remembered, and the memory never hides an edit or a new desired body.
+#[test]
+fn a_remembered_match_still_sees_an_edit_and_a_new_body() {
+    let (d, o) = with(None);
+    let (_, body) = written(&plan(&d, &o, &mut Memory::default()));
+    let mut memory = Memory::default();
+    let (d, o) = with(Some(&body));
+    for _ in 0..2 {
+        assert!(plan(&d, &o, &mut memory).plan.changes.is_empty());
+        assert!(memory.matched.is_some());
+    }
+    let edited = body.replace("\"p99\"", "\"p90\"");
+    let (_, edited_o) = with(Some(&edited));
+    let (action, repaired) = written(&plan(&d, &edited_o, &mut memory));
+    assert_eq!((action, repaired), (Action::Update, body.clone()));
+    // The same text, another desired body (one function less on the graphs).
+    assert!(plan(&d, &o, &mut memory).plan.changes.is_empty());
+    let mut fewer = o.clone();
+    let gone = fewer.functions.keys().next().cloned().unwrap();
+    fewer.functions.remove(&gone);
+    let (action, _) = written(&plan(&d, &fewer, &mut memory));
+    assert_eq!(action, Action::Update);
+}
+
 #[test]
 fn an_edit_is_repaired_and_someone_elses_dashboard_is_left_alone() {
     let (d, o) = with(None);

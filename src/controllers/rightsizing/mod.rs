@@ -263,7 +263,14 @@ impl Controller for RightSizing {
             if cx.observed.unknown_functions.contains(name) {
                 continue;
             }
-            let fm = memory.functions.entry(name.clone()).or_default();
+            // The name is copied only for a function new to memory (`entry` would copy it
+            // for every function, every round of every cycle).
+            if !memory.functions.contains_key(name) {
+                memory.functions.insert(name.clone(), Box::default());
+            }
+            let Some(fm) = memory.functions.get_mut(name) else {
+                continue;
+            };
             let statistic = e.statistic.as_str();
             let insights = f.summary.has_insights();
             if !fm.loaded {
@@ -511,8 +518,9 @@ fn plan_function(
         };
         for &window in windows {
             let reads = memo.periodic(name, statistic, insights, window, g.history, g.observe_every);
+            // The stamp first: one lookup settles a window already folded, as most are.
             let stamp = reads.stamp(observed);
-            if !reads.all_read(observed) || stamp.is_none() || fm.folded.get(&window) == stamp.as_ref() {
+            if stamp.is_none() || fm.folded.get(&window) == stamp.as_ref() || !reads.all_read(observed) {
                 continue;
             }
             if window == Window::Recent {

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{CloudResult, ErrorKind, Op};
 use crate::model::{
-    AccountConcurrency, Alias, FunctionDetail, MetricBatch, MetricId, MetricRead, Observed,
-    ObservedAlarm, ObservedRule, ObservedScalingPolicy, ObservedTopic, Permission, Read,
-    RuleTarget, ScalableNamespace, ScalableTarget,
+    AccountConcurrency, Alias, FunctionDetail, MetricBatch, MetricId, Observed, ObservedAlarm,
+    ObservedRule, ObservedScalingPolicy, ObservedTopic, Permission, Read, RuleTarget,
+    ScalableNamespace, ScalableTarget,
 };
 
 use super::paging::{call_each, paginate, paginate_each};
@@ -42,7 +42,7 @@ pub(super) enum Delta {
     Version(String, String, CloudResult<crate::model::FunctionSummary>),
     /// The cache's snapshot: every metric read this cycle (and possibly more, asked for
     /// earlier in the cycle).
-    Metrics(std::sync::Arc<std::collections::HashMap<MetricRead, crate::model::MetricPoints>>),
+    Metrics(std::sync::Arc<crate::model::reads::MetricMap>),
     MetricNames((String, String), BTreeSet<MetricId>),
     Dashboard(String, CloudResult<Option<String>>),
 }

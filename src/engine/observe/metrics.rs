@@ -15,13 +15,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::cloud::Op;
 use crate::engine::error_chain;
-use crate::model::{Desired, MetricBatch, MetricPoints, MetricQuery, MetricRead, Observed, Page};
+use crate::model::{Desired, MetricBatch, MetricMap, MetricQuery, MetricRead, Observed, Page};
 
 use super::exec::Delta;
 use super::paging::paginate;
 use super::{METRIC_QUERIES_PER_CALL, Observer};
-
-type Points = MetricPoints;
 
 #[derive(Debug, Default)]
 pub(super) struct MetricCache {
@@ -33,10 +31,10 @@ struct Inner {
     /// When each batch was last read.
     batches: HashMap<MetricBatch, SystemTime>,
     /// Every metric of those batches: what snapshots see, copied on write.
-    entries: Arc<HashMap<MetricRead, Points>>,
+    entries: Arc<MetricMap>,
     /// Read during this cycle, so that two batches sharing a metric read it once; emptied
     /// (and its memory returned) when a cycle starts and when it ends.
-    read_this_cycle: HashSet<MetricRead>,
+    read_this_cycle: HashSet<MetricRead, foldhash::fast::RandomState>,
     /// Asked for this cycle; the rest are dropped at its end.
     requested: HashSet<MetricBatch>,
 }
@@ -48,14 +46,14 @@ impl MetricCache {
 
     /// A cycle starts: nothing has been read in it yet.
     pub(super) fn begin_cycle(&self) {
-        self.lock().read_this_cycle = HashSet::new();
+        self.lock().read_this_cycle = HashSet::default();
     }
 
     /// The cycle's reads are done: forgets the batches nobody asked for in it, and their
     /// metrics.
     pub(super) fn retain_requested(&self) {
         let mut inner = self.lock();
-        inner.read_this_cycle = HashSet::new();
+        inner.read_this_cycle = HashSet::default();
         let requested = std::mem::take(&mut inner.requested);
         if inner.batches.len() == requested.len() {
             return;
@@ -222,7 +220,7 @@ mod tests {
         )
     }
 
-    fn snapshot(delta: Vec<Delta>) -> Arc<HashMap<MetricRead, Points>> {
+    fn snapshot(delta: Vec<Delta>) -> Arc<MetricMap> {
         match delta.into_iter().next() {
             Some(Delta::Metrics(m)) => m,
             _ => panic!("expected one metrics delta"),
