@@ -111,17 +111,17 @@ pub enum AlarmMetric {
 
 impl AlarmMetric {
     /// Every metric the alarm reads; used for pricing (alarms are billed per metric).
-    pub fn metrics(&self) -> Vec<&MetricId> {
-        match self {
-            AlarmMetric::Single(stat) => vec![&stat.metric],
-            AlarmMetric::Math(queries) => queries
-                .iter()
-                .filter_map(|q| match q {
-                    MathQuery::Stat { stat, .. } => Some(&stat.metric),
-                    MathQuery::Expression { .. } => None,
-                })
-                .collect(),
-        }
+    pub fn metrics(&self) -> impl Iterator<Item = &MetricId> {
+        let (single, queries) = match self {
+            AlarmMetric::Single(stat) => (Some(&stat.metric), &[][..]),
+            AlarmMetric::Math(queries) => (None, queries.as_slice()),
+        };
+        single
+            .into_iter()
+            .chain(queries.iter().filter_map(|q| match q {
+                MathQuery::Stat { stat, .. } => Some(&stat.metric),
+                MathQuery::Expression { .. } => None,
+            }))
     }
 }
 

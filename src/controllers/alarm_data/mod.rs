@@ -49,18 +49,26 @@ type Watched<'a> = BTreeMap<(&'a str, &'a str), Vec<(&'a str, &'a MetricId)>>;
 
 fn watched<'a>(cx: &Cx<'a, AlarmData>) -> Watched<'a> {
     let mut by_name: Watched<'a> = BTreeMap::new();
-    for alarm in cx.observed.alarms.values() {
-        if !is_owned(cx.desired, alarm) {
-            continue;
-        }
-        for metric in alarm.spec.metric.metrics() {
-            by_name
-                .entry((metric.namespace.as_str(), metric.name.as_str()))
-                .or_default()
-                .push((alarm.spec.name.as_str(), metric));
-        }
+    for (alarm, metric) in owned_metrics(cx) {
+        by_name
+            .entry((metric.namespace.as_str(), metric.name.as_str()))
+            .or_default()
+            .push((alarm, metric));
     }
     by_name
+}
+
+/// Every metric a managed alarm watches, with the alarm's name.
+fn owned_metrics<'a>(cx: &Cx<'a, AlarmData>) -> impl Iterator<Item = (&'a str, &'a MetricId)> {
+    let desired = cx.desired;
+    cx.observed
+        .alarms
+        .values()
+        .filter(move |alarm| is_owned(desired, alarm))
+        .flat_map(|alarm| {
+            let name = alarm.spec.name.as_str();
+            alarm.spec.metric.metrics().map(move |m| (name, m))
+        })
 }
 
 fn listing<'m>(memory: &'m Memory, key: (&str, &str)) -> Option<&'m (SystemTime, Listed)> {
@@ -117,14 +125,17 @@ impl Controller for AlarmData {
             reads.now(alarms);
             return;
         }
-        let names = watched(cx);
+        // The (namespace, metric name) keys alone: one set, not every alarm listed by key.
+        let names: std::collections::BTreeSet<(&str, &str)> = owned_metrics(cx)
+            .map(|(_, m)| (m.namespace.as_str(), m.name.as_str()))
+            .collect();
         let recheck = cx.settings.recheck;
         let share = ((names.len() as f64 * cx.desired.interval.as_secs_f64()
             / recheck.as_secs_f64().max(1.0))
         .ceil() as usize)
             .max(1);
         let mut stale: Vec<((&str, &str), Option<SystemTime>)> = names
-            .keys()
+            .iter()
             .filter(|k| due(memory, **k, cx.now, recheck))
             .map(|k| (*k, listing(memory, *k).map(|(at, _)| *at)))
             .collect();

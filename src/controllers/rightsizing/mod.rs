@@ -124,7 +124,7 @@ impl FunctionMemory {
 pub struct Memory {
     /// Boxed: a function's memory is about 1 KB, and a table of them keeps up to half its
     /// slots empty (1,000 functions fill 2,048), each as large as an entry.
-    functions: HashMap<String, Box<FunctionMemory>>,
+    functions: HashMap<String, Box<FunctionMemory>, foldhash::fast::RandomState>,
     /// The settings in force, and how many times they changed (part of every advice key).
     settings: Option<Settings>,
     generation: u64,

@@ -309,7 +309,11 @@ impl Totals {
 /// hit allocates nothing (it is asked for several times per function each cycle).
 #[derive(Debug, Default)]
 pub struct Memo {
-    entries: std::collections::HashMap<String, Vec<(Window, MemoKey, Arc<FunctionReads>)>>,
+    entries: std::collections::HashMap<
+        String,
+        Vec<(Window, MemoKey, Arc<FunctionReads>)>,
+        foldhash::fast::RandomState,
+    >,
 }
 
 /// What a function's reads are built from besides its name and window. The statistic is
