@@ -309,12 +309,11 @@ impl Totals {
 /// hit allocates nothing (it is asked for several times per function each cycle).
 #[derive(Debug, Default)]
 pub struct Memo {
-    entries: std::collections::HashMap<
-        String,
-        Vec<(Window, MemoKey, Arc<FunctionReads>)>,
-        foldhash::fast::RandomState,
-    >,
+    entries: std::collections::HashMap<String, Vec<Slot>, foldhash::fast::RandomState>,
 }
+
+/// One memoised read set of a function: its window, what it was built from, the reads.
+type Slot = (Window, MemoKey, Arc<FunctionReads>);
 
 /// What a function's reads are built from besides its name and window. The statistic is
 /// inline (`p95`; any statistic up to 24 bytes), so building a key to look one up allocates
