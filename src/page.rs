@@ -194,10 +194,11 @@ fn plan(o: &mut String, s: &StatusSnapshot) {
         o.push_str("</table>");
     }
     if !s.notes.is_empty() {
+        let omitted: usize = s.notes_omitted.iter().map(|n| n.count).sum();
         let _ = write!(
             o,
             "<h2>Notes ({})</h2><table id=\"notes\"><tr><th>from</th><th>about</th><th>note</th></tr>",
-            s.notes.len()
+            s.notes.len() + omitted
         );
         for n in &s.notes {
             let _ = write!(
@@ -207,6 +208,15 @@ fn plan(o: &mut String, s: &StatusSnapshot) {
                 esc(n.code),
                 esc(&n.id),
                 esc(&n.message)
+            );
+        }
+        for n in &s.notes_omitted {
+            let _ = write!(
+                o,
+                "<tr><td>{}/{}</td><td></td><td>… and {} more of this kind (<code>trimtab plan</code> lists them all)</td></tr>",
+                esc(n.controller),
+                esc(n.code),
+                n.count
             );
         }
         o.push_str("</table>");
@@ -455,6 +465,39 @@ mod tests {
         assert!(page.contains(">Starting<"), "{page}");
         assert!(page.contains("No cycle has completed yet."));
         assert!(!page.contains("<script"));
+    }
+
+    /// The notes' heading counts every note of the plan; the kinds cut short say how many more.
+    #[test]
+    fn notes_left_off_the_board_are_counted() {
+        use crate::engine::status::{Heartbeat, NOTES_PER_CODE, StatusBoard};
+        let board = StatusBoard::new(
+            std::sync::Arc::new(crate::clock::ManualClock::at_epoch()),
+            Heartbeat::default(),
+            "t.toml".into(),
+            std::time::Duration::from_secs(60),
+        );
+        let mut plan = crate::model::Plan::default();
+        plan.notes = (0..NOTES_PER_CODE + 4)
+            .map(|i| crate::model::Note {
+                controller: "alarm_data",
+                code: "metric_without_data",
+                id: format!("alarm-{i}"),
+                message: "no data".into(),
+            })
+            .collect();
+        board.standby(
+            &plan,
+            std::time::SystemTime::UNIX_EPOCH,
+            std::time::Duration::ZERO,
+        );
+        let page = render(&board.snapshot());
+        assert!(
+            page.contains(&format!("<h2>Notes ({})</h2>", NOTES_PER_CODE + 4)),
+            "{page}"
+        );
+        assert!(page.contains("… and 4 more of this kind"), "{page}");
+        assert_eq!(page.matches("<td><code>alarm-").count(), NOTES_PER_CODE);
     }
 
     #[test]

@@ -149,8 +149,11 @@ pub struct StatusSnapshot {
     pub pending: Vec<ChangeSummary>,
     pub refusals: Vec<Refusal>,
     /// Findings of the last plan that are neither changes nor refusals (alarms whose metric
-    /// has no data, recommendations).
+    /// has no data, recommendations): the first [`NOTES_PER_CODE`] of each kind.
     pub notes: Vec<Note>,
+    /// How many notes of each kind the board left out (`trimtab plan` prints them all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes_omitted: Vec<NotesOmitted>,
     /// Right-sizing's view of every function it looked at in the last plan.
     pub right_sizing: RightSizingStatus,
     /// The cost model's last estimate.
@@ -159,6 +162,44 @@ pub struct StatusSnapshot {
     pub inventory: BTreeMap<ResourceKind, KindInventory>,
     /// Failures of the last day, newest last; those since put right say when.
     pub recent_errors: Vec<ErrorEntry>,
+}
+
+/// Notes the board keeps per controller and code. A plan can note every resource of a kind (an
+/// alarm whose metric has had no data for two weeks: at 10,000 functions, up to 30,000 notes of
+/// about 400 bytes each); `/status` and the page show the first of each kind and count the rest,
+/// as the `trimtab_plan_notes` gauge counts them all.
+pub const NOTES_PER_CODE: usize = 50;
+
+/// The notes of one kind left off the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotesOmitted {
+    pub controller: &'static str,
+    pub code: &'static str,
+    pub count: usize,
+}
+
+/// The first [`NOTES_PER_CODE`] notes of each (controller, code), in the plan's order, and how
+/// many of each were left out.
+fn shown_notes(notes: &[Note]) -> (Vec<Note>, Vec<NotesOmitted>) {
+    let mut seen: BTreeMap<(&'static str, &'static str), usize> = BTreeMap::new();
+    let mut shown = Vec::new();
+    for n in notes {
+        let count = seen.entry((n.controller, n.code)).or_default();
+        *count += 1;
+        if *count <= NOTES_PER_CODE {
+            shown.push(n.clone());
+        }
+    }
+    let omitted = seen
+        .into_iter()
+        .filter(|(_, count)| *count > NOTES_PER_CODE)
+        .map(|((controller, code), count)| NotesOmitted {
+            controller,
+            code,
+            count: count - NOTES_PER_CODE,
+        })
+        .collect();
+    (shown, omitted)
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -211,6 +252,7 @@ struct State {
     pending: Vec<ChangeSummary>,
     refusals: Vec<Refusal>,
     notes: Vec<Note>,
+    notes_omitted: Vec<NotesOmitted>,
     right_sizing: RightSizingStatus,
     cost: Option<crate::model::cost::CostReport>,
     errors: VecDeque<ErrorEntry>,
@@ -284,6 +326,7 @@ impl StatusBoard {
                 pending: Vec::new(),
                 refusals: Vec::new(),
                 notes: Vec::new(),
+                notes_omitted: Vec::new(),
                 right_sizing: RightSizingStatus::default(),
                 cost: None,
                 errors: VecDeque::new(),
@@ -357,7 +400,7 @@ impl StatusBoard {
         Self::remember_cycle(s);
         s.last_plan = plan.changes.iter().map(ChangeSummary::from).collect();
         s.refusals = plan.refusals.clone();
-        s.notes = plan.notes.clone();
+        (s.notes, s.notes_omitted) = shown_notes(&plan.notes);
         if plan.cost.is_some() {
             s.cost = plan.cost.clone();
         }
@@ -630,6 +673,7 @@ impl StatusBoard {
             pending: s.pending.clone(),
             refusals: s.refusals.clone(),
             notes: s.notes.clone(),
+            notes_omitted: s.notes_omitted.clone(),
             right_sizing: s.right_sizing.clone(),
             cost: s.cost.clone(),
             inventory,
@@ -681,5 +725,73 @@ mod tests {
         let snap = board.snapshot();
         assert_eq!(snap.recent_errors.len(), RECENT_ERRORS);
         assert_eq!(snap.recent_errors[0].message, "e5");
+    }
+
+    /// The board keeps the first notes of each kind, in order, and counts the rest; a kind
+    /// with few notes keeps them all, and the next plan replaces both.
+    #[test]
+    fn keeps_the_first_notes_of_each_kind_and_counts_the_rest() {
+        let note = |controller, code, i: usize| Note {
+            controller,
+            code,
+            id: format!("r{i}"),
+            message: format!("m{i}"),
+        };
+        let mut plan = crate::model::Plan::default();
+        for i in 0..(NOTES_PER_CODE + 7) {
+            plan.notes
+                .push(note("alarm_data", "metric_without_data", i));
+            if i < 3 {
+                plan.notes.push(note("cost", "unpriced", i));
+            }
+        }
+        let (shown, omitted) = shown_notes(&plan.notes);
+        assert_eq!(shown.len(), NOTES_PER_CODE + 3);
+        let ids = |code: &str| -> Vec<String> {
+            shown
+                .iter()
+                .filter(|n| n.code == code)
+                .map(|n| n.id.clone())
+                .collect()
+        };
+        let first: Vec<String> = (0..NOTES_PER_CODE).map(|i| format!("r{i}")).collect();
+        assert_eq!(ids("metric_without_data"), first);
+        assert_eq!(ids("unpriced"), ["r0", "r1", "r2"]);
+        assert_eq!(
+            omitted,
+            [NotesOmitted {
+                controller: "alarm_data",
+                code: "metric_without_data",
+                count: 7
+            }]
+        );
+
+        let board = StatusBoard::new(
+            Arc::new(ManualClock::at_epoch()),
+            Heartbeat::default(),
+            "c.toml".into(),
+            Duration::from_secs(60),
+        );
+        board.standby(&plan, SystemTime::UNIX_EPOCH, Duration::ZERO);
+        let snap = board.snapshot();
+        assert_eq!(
+            (snap.notes.len(), snap.notes_omitted.len()),
+            (NOTES_PER_CODE + 3, 1)
+        );
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(json["notes_omitted"][0]["count"], 7);
+        board.standby(
+            &crate::model::Plan::default(),
+            SystemTime::UNIX_EPOCH,
+            Duration::ZERO,
+        );
+        let snap = board.snapshot();
+        assert!(snap.notes.is_empty() && snap.notes_omitted.is_empty());
+        assert!(
+            serde_json::to_value(&snap)
+                .unwrap()
+                .get("notes_omitted")
+                .is_none()
+        );
     }
 }
