@@ -477,15 +477,17 @@ mod tests {
             "t.toml".into(),
             std::time::Duration::from_secs(60),
         );
-        let mut plan = crate::model::Plan::default();
-        plan.notes = (0..NOTES_PER_CODE + 4)
-            .map(|i| crate::model::Note {
-                controller: "alarm_data",
-                code: "metric_without_data",
-                id: format!("alarm-{i}"),
-                message: "no data".into(),
-            })
-            .collect();
+        let plan = crate::model::Plan {
+            notes: (0..NOTES_PER_CODE + 4)
+                .map(|i| crate::model::Note {
+                    controller: "alarm_data",
+                    code: "metric_without_data",
+                    id: format!("alarm-{i}"),
+                    message: "no data".into(),
+                })
+                .collect(),
+            ..Default::default()
+        };
         board.standby(
             &plan,
             std::time::SystemTime::UNIX_EPOCH,
