@@ -458,10 +458,11 @@ struct FunctionRow<'a> {
 
 type Points<'a> = &'a [(SystemTime, f64)];
 
-/// One series' datapoints, in time order (either way) so that one hour's sum is a binary
-/// search: the hourly history sums each of 24 hours of 2 series per function, and filtering
-/// every point for every hour was a tenth of a steady plan at 1,000 functions. CloudWatch
-/// returns a series newest first; a series in no order is copied and sorted (stably).
+/// One series' datapoints, in time order (either way), so that one hour's sum is a binary
+/// search and every hour's is one walk ([`Series::sums_by_hour`]: the hourly history sums 24
+/// hours of 2 series per function, and filtering every point for every hour was a tenth of a
+/// steady plan at 1,000 functions). CloudWatch returns a series newest first; a series in no
+/// order is copied and sorted (stably).
 struct Series<'a> {
     points: Points<'a>,
     by_time: std::borrow::Cow<'a, [(SystemTime, f64)]>,
@@ -510,6 +511,7 @@ impl<'a> Series<'a> {
     /// [`Series::sum`] of each of `hours` (ascending, distinct), in one walk of the series:
     /// the same values added in the same order. Points at other times are left out.
     fn sums_by_hour(&self, hours: &[SystemTime]) -> Vec<f64> {
+        debug_assert!(hours.is_sorted_by(|a, b| a < b), "hours ascending and distinct");
         // -0.0 is the empty sum's start, as in `Iterator::sum`.
         let mut sums = vec![-0.0; hours.len()];
         let mut add = |i: usize, t: SystemTime, v: f64| {

@@ -303,20 +303,23 @@ fn realised_and_available_savings_are_both_reported() {
     );
 }
 
-/// One hour's sum by binary search, and every hour's in one walk, is the filtered sum, bit for bit, whatever order the series
-/// arrives in (newest first as CloudWatch returns it, oldest first, or none), with repeated
-/// timestamps, hours without a point and an empty series.
+/// One hour's sum by binary search, and every hour's in one walk, is the filtered sum, bit for
+/// bit, whatever order the series arrives in (newest first as CloudWatch returns it, oldest
+/// first, or none), with repeated timestamps, hours without a point and an empty series. Hour 1
+/// holds 0.1, 0.2 and 0.3, whose sum depends on the order they are added in (0.6000000000000001
+/// one way, 0.6 the other), so a walk or a sort that reorders an hour's points fails.
 #[test]
 fn an_hours_sum_is_the_filtered_sum_in_any_order() {
     use std::time::{Duration, SystemTime};
     let t = |h: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_571_200 + h * 3600);
-    let oldest_first: Vec<(SystemTime, f64)> = [(0, 0.1), (1, 0.2), (1, 0.7), (3, 1e-17), (4, 3.0)]
-        .iter()
-        .map(|&(h, v)| (t(h), v))
-        .collect();
+    let at = |points: &[(u64, f64)]| -> Vec<(SystemTime, f64)> {
+        points.iter().map(|&(h, v)| (t(h), v)).collect()
+    };
+    let oldest_first = at(&[(0, 0.1), (1, 0.1), (1, 0.2), (1, 0.3), (3, 1e-17), (4, 3.0), (4, -0.0)]);
     let newest_first: Vec<_> = oldest_first.iter().rev().copied().collect();
-    let mut none = oldest_first.clone();
-    none.swap(0, 3);
+    // In no order, hour 1's points apart but in their order: a stable sort keeps it.
+    let none = at(&[(1, 0.1), (4, 3.0), (1, 0.2), (0, 0.1), (1, 0.3), (3, 1e-17), (4, -0.0)]);
+    assert_ne!((-0.0 + 0.1 + 0.2 + 0.3f64).to_bits(), (-0.0 + 0.3 + 0.2 + 0.1f64).to_bits());
     for points in [&oldest_first, &newest_first, &none, &Vec::new()] {
         let series = super::Series::new(points);
         for hour in (0..6).map(t).map(Some).chain([None]) {

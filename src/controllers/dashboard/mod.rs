@@ -155,6 +155,7 @@ impl Controller for Dashboard {
         };
         let owned = |body: &str| body.contains(&marker(cx));
         if !cx.settings.enabled {
+            memory.matched = None;
             if let Some(body) = &observed
                 && owned(body)
                 && cx.desired.ownership.prune
@@ -220,6 +221,7 @@ impl Controller for Dashboard {
         });
         // Read it back next cycle: a failed write is retried, a done one confirmed.
         memory.known = None;
+        memory.matched = None;
     }
 }
 

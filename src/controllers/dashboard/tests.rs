@@ -60,6 +60,8 @@ fn a_remembered_match_still_sees_an_edit_and_a_new_body() {
     let (_, edited_o) = with(Some(&edited));
     let (action, repaired) = written(&plan(&d, &edited_o, &mut memory));
     assert_eq!((action, repaired), (Action::Update, body.clone()));
+    // A write planned: nothing is held for it until it is read back.
+    assert!(memory.matched.is_none());
     // The same text, another desired body (one function less on the graphs).
     assert!(plan(&d, &o, &mut memory).plan.changes.is_empty());
     let mut fewer = o.clone();
