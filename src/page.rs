@@ -449,16 +449,21 @@ fn errors(o: &mut String, s: &StatusSnapshot) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::status::{Heartbeat, NOTES_PER_CODE, StatusBoard};
 
-    #[test]
-    fn a_standby_says_so_and_a_fresh_daemon_says_it_is_starting() {
-        use crate::engine::status::{Heartbeat, StatusBoard};
-        let board = StatusBoard::new(
+    /// A fresh board on a clock at the epoch.
+    fn board() -> StatusBoard {
+        StatusBoard::new(
             std::sync::Arc::new(crate::clock::ManualClock::at_epoch()),
             Heartbeat::default(),
             "t.toml".into(),
             std::time::Duration::from_secs(60),
-        );
+        )
+    }
+
+    #[test]
+    fn a_standby_says_so_and_a_fresh_daemon_says_it_is_starting() {
+        let board = board();
         board.set_role("standby");
         let page = render(&board.snapshot());
         assert!(page.contains("<strong>standby</strong>"), "{page}");
@@ -470,13 +475,7 @@ mod tests {
     /// The notes' heading counts every note of the plan; the kinds cut short say how many more.
     #[test]
     fn notes_left_off_the_board_are_counted() {
-        use crate::engine::status::{Heartbeat, NOTES_PER_CODE, StatusBoard};
-        let board = StatusBoard::new(
-            std::sync::Arc::new(crate::clock::ManualClock::at_epoch()),
-            Heartbeat::default(),
-            "t.toml".into(),
-            std::time::Duration::from_secs(60),
-        );
+        let board = board();
         let plan = crate::model::Plan {
             notes: (0..NOTES_PER_CODE + 4)
                 .map(|i| crate::model::Note {
