@@ -53,9 +53,10 @@ pub struct Memory {
     /// The body last read (by name), so the daemon need not read it every cycle; cleared
     /// when a write is planned, so the next cycle reads it back.
     known: Option<(String, Option<String>, std::time::SystemTime)>,
-    /// A generated body and the observed text found equal to it: the same two again need no
-    /// parsing (the body is tens of kilobytes of JSON, compared every cycle).
-    matched: Option<(Value, String)>,
+    /// 128-bit hashes (XXH3) of a generated body's text and of the observed text found equal
+    /// to it: the same two again need no parsing (the body is tens of kilobytes of JSON,
+    /// compared every cycle), and the memory holds neither body a second time.
+    matched: Option<(u128, u128)>,
 }
 
 /// The full name: the ownership prefix, then the configured name.
@@ -176,6 +177,7 @@ impl Controller for Dashboard {
         }
         out.plan.managed.push((ResourceKind::Dashboard, name.clone()));
         let desired = body(cx);
+        let text = desired.to_string();
         let (action, reason) = match &observed {
             None => (Action::Create, "no dashboard exists yet".to_string()),
             Some(body) if !owned(body) => {
@@ -190,15 +192,13 @@ impl Controller for Dashboard {
                 return;
             }
             Some(body) => {
-                let remembered = memory
-                    .matched
-                    .as_ref()
-                    .is_some_and(|(v, text)| *v == desired && text == body);
-                if remembered {
+                use xxhash_rust::xxh3::xxh3_128;
+                let pair = (xxh3_128(text.as_bytes()), xxh3_128(body.as_bytes()));
+                if memory.matched == Some(pair) {
                     return;
                 }
                 if serde_json::from_str::<Value>(body).is_ok_and(|v| v == desired) {
-                    memory.matched = Some((desired, body.clone()));
+                    memory.matched = Some(pair);
                     return;
                 }
                 (
@@ -216,7 +216,7 @@ impl Controller for Dashboard {
             phase: Phase::Monitoring,
             writes: vec![Write::PutDashboard {
                 name: name.clone(),
-                body: desired.to_string(),
+                body: text,
             }],
         });
         // Read it back next cycle: a failed write is retried, a done one confirmed.
