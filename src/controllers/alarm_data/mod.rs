@@ -125,10 +125,14 @@ impl Controller for AlarmData {
             reads.now(alarms);
             return;
         }
-        // The (namespace, metric name) keys alone: one set, not every alarm listed by key.
-        let names: std::collections::BTreeSet<(&str, &str)> = owned_metrics(cx)
+        // The (namespace, metric name) keys alone: a few distinct ones among thousands of
+        // alarms, gathered in a hash set and then put in order.
+        let mut names: Vec<(&str, &str)> = owned_metrics(cx)
             .map(|(_, m)| (m.namespace.as_str(), m.name.as_str()))
+            .collect::<HashSet<_, foldhash::fast::RandomState>>()
+            .into_iter()
             .collect();
+        names.sort_unstable();
         let recheck = cx.settings.recheck;
         let share = ((names.len() as f64 * cx.desired.interval.as_secs_f64()
             / recheck.as_secs_f64().max(1.0))

@@ -9,7 +9,7 @@ use crate::cloud::Op;
 use crate::engine::error_chain;
 use crate::model::{Desired, ObservedAlarm};
 
-use super::paging::{call_each, paginate};
+use super::paging::{call_each, paginate_into};
 use super::{ObserveError, Observer, bulk_tags};
 
 impl Observer {
@@ -19,11 +19,20 @@ impl Observer {
         prefix: &str,
     ) -> Result<BTreeMap<String, ObservedAlarm>, ObserveError> {
         let cw = self.cloud.cloudwatch.clone();
-        let listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
-            let cw = cw.clone();
-            let prefix = prefix.to_string();
-            async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
-        })
+        // Each page straight into the map: at 30,000 alarms a listing held as one vector, then
+        // sorted into known and unknown, then mapped, moved every alarm three times and held
+        // it twice.
+        let mut alarms: BTreeMap<String, ObservedAlarm> = BTreeMap::new();
+        paginate_into(
+            &self.gov,
+            Op::DescribeAlarms,
+            |next| {
+                let cw = cw.clone();
+                let prefix = prefix.to_string();
+                async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
+            },
+            |page| alarms.extend(page.into_iter().map(|a| (a.spec.name.clone(), a))),
+        )
         .await
         .map_err(|source| ObserveError::DescribeAlarms {
             prefix: prefix.to_string(),
@@ -31,56 +40,63 @@ impl Observer {
         })?;
 
         let now = self.gov.clock().now();
-        let plan = self
-            .tags
-            .plan(listed, now, desired.interval, desired.observe.tag_cache_ttl);
-        let mut alarms: BTreeMap<String, ObservedAlarm> = plan
-            .known
-            .into_iter()
-            .map(|a| (a.spec.name.clone(), a))
-            .collect();
+        let to_read = self.tags.plan(
+            &mut alarms,
+            now,
+            desired.interval,
+            desired.observe.tag_cache_ttl,
+        );
         // In bulk first; what the tagging index does not return (someone else's untagged alarm,
         // or one tagged too recently for the index) is read one by one, since its absence
         // there proves nothing.
-        let mut to_read = plan.to_read;
+        let arn_of = |name: &String| alarms.get(name).map(|a| a.arn.clone());
+        let mut to_read: Vec<(String, String)> = to_read
+            .into_iter()
+            .filter_map(|name| Some((arn_of(&name)?, name)))
+            .collect();
         let mut read = Vec::new();
         if to_read.len() >= bulk_tags::WORTH_IT {
             let mut bulk = self
-                .bulk_tags(to_read.iter().map(|a| a.arn.clone()).collect())
+                .bulk_tags(to_read.iter().map(|(arn, _)| arn.clone()).collect())
                 .await;
             let mut rest = Vec::new();
-            for alarm in to_read {
-                match bulk.found.remove(&alarm.arn) {
-                    Some(tags) => read.push((alarm, Ok(tags))),
-                    None => rest.push(alarm),
+            for (arn, name) in to_read {
+                match bulk.found.remove(&arn) {
+                    Some(tags) => read.push(((arn, name), Ok(tags))),
+                    None => rest.push((arn, name)),
                 }
             }
             to_read = rest;
         }
         let cw = &self.cloud.cloudwatch;
         read.extend(
-            call_each(&self.gov, Op::CwListTagsForResource, to_read, |alarm| {
+            call_each(&self.gov, Op::CwListTagsForResource, to_read, |(arn, _)| {
                 let cw = cw.clone();
-                async move { cw.list_tags_for_resource(&alarm.arn).await }
+                async move { cw.list_tags_for_resource(&arn).await }
             })
             .await,
         );
-        for (mut alarm, tags) in read {
+        for ((_, name), tags) in read {
+            let Some(alarm) = alarms.get_mut(&name) else {
+                continue;
+            };
             match tags {
                 Ok(tags) => {
-                    self.tags.store(&alarm, &tags, now);
+                    self.tags.store(alarm, &tags, now);
                     alarm.spec.tags = tags;
                 }
-                // Tags unknown: leave them empty, which reads as "not owned". The alarm is then
-                // left alone this cycle, the safe side of not knowing.
+                // Tags unknown: leave them as they were (empty, which reads as "not owned",
+                // unless the cache knew them before they expired). The alarm is then left
+                // alone this cycle, the safe side of not knowing.
+                Err(e) if alarm.spec.tags.is_empty() => {
+                    tracing::warn!(alarm = %name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
+                }
                 Err(e) => {
-                    tracing::warn!(alarm = %alarm.spec.name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
+                    tracing::warn!(alarm = %name, error = %error_chain(&e), "cannot re-verify alarm tags; keeping the cached ones, read again next cycle");
                 }
             }
-            alarms.insert(alarm.spec.name.clone(), alarm);
         }
-        self.tags
-            .retain(&alarms.values().map(|a| a.arn.as_str()).collect());
+        self.tags.sweep();
         Ok(alarms)
     }
 }

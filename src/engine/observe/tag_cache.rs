@@ -11,7 +11,7 @@
 //! It is only a cache: a restart empties it and costs one read per alarm, never a wrong decision
 //! (unknown tags read as "not owned", the safe side).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -22,11 +22,17 @@ struct Entry {
     updated_at: Option<SystemTime>,
     fetched_at: SystemTime,
     tags: Tags,
+    /// Listed in the current cycle: entries not listed are forgotten by [`TagCache::sweep`].
+    listed: bool,
 }
+
+/// Keyed by alarm ARN. The ARNs share a long prefix (partition, region, account), which an
+/// ordered map compares byte by byte and SipHash reads in full; foldhash reads it once, fast.
+type ByArn = HashMap<String, Entry, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
 pub struct TagCache {
-    by_arn: Mutex<HashMap<String, Entry>>,
+    by_arn: Mutex<ByArn>,
     /// Tags written by trimtab for alarms it created, by name, with when they were written,
     /// until the alarm is next observed.
     seeded: Mutex<HashMap<String, (SystemTime, Tags)>>,
@@ -35,15 +41,6 @@ pub struct TagCache {
 /// Allowance for the difference between trimtab's clock and AWS's when comparing an alarm's
 /// configuration timestamp with the time trimtab wrote it.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
-
-/// What observe should do with the alarms it listed.
-#[derive(Debug, Default)]
-pub struct TagPlan {
-    /// Alarms whose tags are known (cached or seeded), with tags filled in.
-    pub known: Vec<ObservedAlarm>,
-    /// Alarms whose tags must be read.
-    pub to_read: Vec<ObservedAlarm>,
-}
 
 impl TagCache {
     /// Records tags trimtab wrote when creating an alarm at `written_at`.
@@ -68,15 +65,18 @@ impl TagCache {
         }
     }
 
-    /// Splits listed alarms into known and to-read. `interval` and `ttl` set the re-verification
-    /// budget.
+    /// Fills in the tags of the listed alarms it knows (cached or seeded), in place, and returns
+    /// the names of those whose tags must be read: the unknown ones, then the expired ones,
+    /// oldest first, at most `ceil(alarms × interval / ttl)` of them (an expired alarm past that
+    /// budget keeps its cached tags and is verified in a later cycle). Marks every listed
+    /// alarm's entry as listed, for [`TagCache::sweep`].
     pub fn plan(
         &self,
-        listed: Vec<ObservedAlarm>,
+        listed: &mut BTreeMap<String, ObservedAlarm>,
         now: SystemTime,
         interval: Duration,
         ttl: Duration,
-    ) -> TagPlan {
+    ) -> Vec<String> {
         let mut cache = self.by_arn.lock().unwrap_or_else(|p| p.into_inner());
         let mut seeded = self.seeded.lock().unwrap_or_else(|p| p.into_inner());
         let budget = if ttl.is_zero() {
@@ -85,50 +85,52 @@ impl TagCache {
             ((listed.len() as f64 * interval.as_secs_f64() / ttl.as_secs_f64()).ceil() as usize)
                 .max(1)
         };
-        let mut plan = TagPlan::default();
-        let mut expired: Vec<(SystemTime, ObservedAlarm)> = Vec::new();
-        for mut alarm in listed {
-            match cache.get(&alarm.arn) {
+        let mut to_read = Vec::new();
+        let mut expired: Vec<(SystemTime, &String)> = Vec::new();
+        for (name, alarm) in listed.iter_mut() {
+            let entry = cache.get_mut(&alarm.arn);
+            match entry {
                 Some(e) if e.updated_at == alarm.updated_at => {
+                    e.listed = true;
                     alarm.spec.tags = e.tags.clone();
                     if now.duration_since(e.fetched_at).unwrap_or(Duration::MAX) >= ttl {
-                        expired.push((e.fetched_at, alarm));
-                    } else {
-                        plan.known.push(alarm);
+                        expired.push((e.fetched_at, name));
                     }
+                    continue;
                 }
-                // A seed is trusted only if nobody reconfigured the alarm after trimtab wrote it.
-                _ => match seeded.remove(&alarm.spec.name).filter(|(written_at, _)| {
-                    alarm
-                        .updated_at
-                        .is_some_and(|u| u <= *written_at + CLOCK_SKEW)
-                }) {
-                    Some((_, tags)) => {
-                        cache.insert(
-                            alarm.arn.clone(),
-                            Entry {
-                                updated_at: alarm.updated_at,
-                                fetched_at: now,
-                                tags: tags.clone(),
-                            },
-                        );
-                        alarm.spec.tags = tags;
-                        plan.known.push(alarm);
-                    }
-                    None => plan.to_read.push(alarm),
-                },
+                Some(e) => e.listed = true,
+                None => {}
+            }
+            // A seed is trusted only if nobody reconfigured the alarm after trimtab wrote it.
+            match seeded.remove(name).filter(|(written_at, _)| {
+                alarm
+                    .updated_at
+                    .is_some_and(|u| u <= *written_at + CLOCK_SKEW)
+            }) {
+                Some((_, tags)) => {
+                    cache.insert(
+                        alarm.arn.clone(),
+                        Entry {
+                            updated_at: alarm.updated_at,
+                            fetched_at: now,
+                            tags: tags.clone(),
+                            listed: true,
+                        },
+                    );
+                    alarm.spec.tags = tags;
+                }
+                None => to_read.push(name.clone()),
             }
         }
+        // Stable: among equally old entries, name order.
         expired.sort_by_key(|(fetched, _)| *fetched);
-        for (i, (_, alarm)) in expired.into_iter().enumerate() {
-            if i < budget {
-                plan.to_read.push(alarm);
-            } else {
-                // Still within a few cycles of its TTL; verified in a later cycle.
-                plan.known.push(alarm);
-            }
-        }
-        plan
+        to_read.extend(
+            expired
+                .into_iter()
+                .take(budget)
+                .map(|(_, name)| name.clone()),
+        );
+        to_read
     }
 
     /// Records tags read from AWS.
@@ -142,16 +144,18 @@ impl TagCache {
                     updated_at: alarm.updated_at,
                     fetched_at: now,
                     tags: tags.clone(),
+                    listed: true,
                 },
             );
     }
 
-    /// Forgets alarms that no longer exist.
-    pub fn retain(&self, live_arns: &std::collections::BTreeSet<&str>) {
+    /// Forgets the alarms the last [`TagCache::plan`] did not list (they no longer exist), and
+    /// starts the next listing afresh.
+    pub fn sweep(&self) {
         self.by_arn
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|arn, _| live_arns.contains(arn.as_str()));
+            .retain(|_, e| std::mem::take(&mut e.listed));
     }
 }
 
@@ -189,6 +193,17 @@ mod tests {
         }
     }
 
+    fn listed(alarms: &[ObservedAlarm]) -> BTreeMap<String, ObservedAlarm> {
+        alarms
+            .iter()
+            .map(|a| (a.spec.name.clone(), a.clone()))
+            .collect()
+    }
+
+    fn names(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
     #[test]
     fn seeded_tags_need_no_read_and_expiry_is_spread_over_cycles() {
         let cache = TagCache::default();
@@ -202,28 +217,59 @@ mod tests {
         let mut alarms = alarms;
         alarms[99].updated_at = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3600));
         let (minute, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
-        let plan = cache.plan(alarms.clone(), t0, minute, hour);
-        assert_eq!((plan.known.len(), plan.to_read.len()), (99, 21));
-        assert!(plan.known.iter().all(|a| a.spec.tags == tags));
-        for a in &plan.to_read {
-            cache.store(a, &tags, t0);
+        let mut map = listed(&alarms);
+        let to_read = cache.plan(&mut map, t0, minute, hour);
+        assert_eq!(to_read.len(), 21);
+        assert!(to_read.contains(&"a99".to_string()));
+        assert!(
+            map.values()
+                .all(|a| (a.spec.tags == tags) != to_read.contains(&a.spec.name)),
+            "tags filled in exactly for the alarms not to be read"
+        );
+        for name in &to_read {
+            cache.store(&map[name], &tags, t0);
         }
-        let plan = cache.plan(alarms.clone(), t0 + minute, minute, hour);
-        assert_eq!(plan.to_read.len(), 0);
-        // After the TTL, 120 alarms × 60 s / 3600 s = 2 per cycle are re-verified.
-        let plan = cache.plan(alarms.clone(), t0 + hour, minute, hour);
-        assert_eq!(plan.to_read.len(), 2);
-        assert_eq!(plan.known.len(), 118);
+        cache.sweep();
+        let mut map = listed(&alarms);
+        assert!(cache.plan(&mut map, t0 + minute, minute, hour).is_empty());
+        assert!(map.values().all(|a| a.spec.tags == tags));
+        cache.sweep();
+        // After the TTL, 120 alarms × 60 s / 3600 s = 2 per cycle are re-verified; the others
+        // keep their cached tags until their turn.
+        let mut map = listed(&alarms);
+        let to_read = cache.plan(&mut map, t0 + hour, minute, hour);
+        assert_eq!(to_read.len(), 2);
+        assert!(map.values().all(|a| a.spec.tags == tags));
+        cache.sweep();
         // A configuration change invalidates the entry at once.
         let mut changed = alarms.clone();
         changed[5].updated_at = Some(t0 + hour);
-        let plan = cache.plan(changed, t0 + minute, minute, hour);
-        assert_eq!(
-            plan.to_read
-                .iter()
-                .map(|a| a.spec.name.as_str())
-                .collect::<Vec<_>>(),
-            vec!["a5"]
-        );
+        let to_read = cache.plan(&mut listed(&changed), t0 + minute, minute, hour);
+        assert_eq!(names(&to_read), ["a5"]);
+        cache.sweep();
+    }
+
+    #[test]
+    fn the_oldest_expired_are_read_first_and_unlisted_alarms_are_forgotten() {
+        let cache = TagCache::default();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let tags = Tags::from([("managed-by", "trimtab")]);
+        let alarms: Vec<ObservedAlarm> = (0..4).map(alarm).collect();
+        // Fetched at different times, the newest first in name order.
+        for (i, a) in alarms.iter().enumerate() {
+            cache.store(a, &tags, t0 - Duration::from_secs(10 * i as u64));
+        }
+        cache.sweep();
+        let (minute, ttl) = (Duration::from_secs(60), Duration::from_secs(120));
+        // 4 alarms × 60 s / 120 s: two of the four expired ones, the two oldest.
+        let to_read = cache.plan(&mut listed(&alarms), t0 + ttl, minute, ttl);
+        assert_eq!(names(&to_read), ["a3", "a2"]);
+        cache.sweep();
+        // a0 is no longer listed: forgotten, so listed again it must be read.
+        let to_read = cache.plan(&mut listed(&alarms[1..]), t0, minute, ttl);
+        assert!(to_read.is_empty());
+        cache.sweep();
+        let to_read = cache.plan(&mut listed(&alarms), t0, minute, ttl);
+        assert_eq!(names(&to_read), ["a0"]);
     }
 }
