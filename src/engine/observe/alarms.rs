@@ -96,7 +96,6 @@ impl Observer {
                 }
             }
         }
-        self.tags.sweep();
         Ok(alarms)
     }
 }

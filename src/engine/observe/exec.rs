@@ -223,6 +223,10 @@ impl Observer {
         for prefix in prefixes {
             out.push(Delta::Alarms(self.alarms(desired, prefix).await?));
         }
+        // Once every prefix is listed: a sweep after each would forget the others' alarms.
+        if !prefixes.is_empty() {
+            self.tags.sweep();
+        }
         Ok(out)
     }
 

@@ -149,8 +149,8 @@ impl TagCache {
             );
     }
 
-    /// Forgets the alarms the last [`TagCache::plan`] did not list (they no longer exist), and
-    /// starts the next listing afresh.
+    /// Forgets the alarms no [`TagCache::plan`] listed since the last sweep (they no longer
+    /// exist), and starts the next listing afresh. Called once every prefix has been listed.
     pub fn sweep(&self) {
         self.by_arn
             .lock()
@@ -271,5 +271,22 @@ mod tests {
         cache.sweep();
         let to_read = cache.plan(&mut listed(&alarms), t0, minute, ttl);
         assert_eq!(names(&to_read), ["a0"]);
+        for a in &alarms {
+            cache.store(a, &tags, t0);
+        }
+        cache.sweep();
+        // Two listings (two prefixes) before one sweep: both halves are remembered.
+        assert!(
+            cache
+                .plan(&mut listed(&alarms[..2]), t0, minute, ttl)
+                .is_empty()
+        );
+        assert!(
+            cache
+                .plan(&mut listed(&alarms[2..]), t0, minute, ttl)
+                .is_empty()
+        );
+        cache.sweep();
+        assert!(cache.plan(&mut listed(&alarms), t0, minute, ttl).is_empty());
     }
 }
