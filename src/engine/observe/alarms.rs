@@ -9,7 +9,7 @@ use crate::cloud::Op;
 use crate::engine::error_chain;
 use crate::model::{Desired, ObservedAlarm};
 
-use super::paging::{call_each, paginate_into};
+use super::paging::{call_each, paginate};
 use super::{ObserveError, Observer, bulk_tags};
 
 impl Observer {
@@ -19,20 +19,11 @@ impl Observer {
         prefix: &str,
     ) -> Result<BTreeMap<String, ObservedAlarm>, ObserveError> {
         let cw = self.cloud.cloudwatch.clone();
-        // Each page straight into the map: at 30,000 alarms a listing held as one vector, then
-        // sorted into known and unknown, then mapped, moved every alarm three times and held
-        // it twice.
-        let mut alarms: BTreeMap<String, ObservedAlarm> = BTreeMap::new();
-        paginate_into(
-            &self.gov,
-            Op::DescribeAlarms,
-            |next| {
-                let cw = cw.clone();
-                let prefix = prefix.to_string();
-                async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
-            },
-            |page| alarms.extend(page.into_iter().map(|a| (a.spec.name.clone(), a))),
-        )
+        let mut listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
+            let cw = cw.clone();
+            let prefix = prefix.to_string();
+            async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
+        })
         .await
         .map_err(|source| ObserveError::DescribeAlarms {
             prefix: prefix.to_string(),
@@ -40,12 +31,19 @@ impl Observer {
         })?;
 
         let now = self.gov.clock().now();
+        // Tags filled in where known, in place: each alarm is moved once, into the map, which
+        // is built from the whole listing at once (full nodes; inserted one by one in name
+        // order, its nodes would be half empty).
         let to_read = self.tags.plan(
-            &mut alarms,
+            &mut listed,
             now,
             desired.interval,
             desired.observe.tag_cache_ttl,
         );
+        let mut alarms: BTreeMap<String, ObservedAlarm> = listed
+            .into_iter()
+            .map(|a| (a.spec.name.clone(), a))
+            .collect();
         // In bulk first; what the tagging index does not return (someone else's untagged alarm,
         // or one tagged too recently for the index) is read one by one, since its absence
         // there proves nothing.

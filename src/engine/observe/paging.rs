@@ -13,35 +13,19 @@ use crate::model::Page;
 pub const READ_CONCURRENCY: usize = 16;
 
 /// Reads every page of a listing, each page one governed call.
-pub async fn paginate<T, F, Fut>(gov: &Governor, op: Op, fetch: F) -> CloudResult<Vec<T>>
+pub async fn paginate<T, F, Fut>(gov: &Governor, op: Op, mut fetch: F) -> CloudResult<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = CloudResult<Page<T>>>,
 {
     let mut items = Vec::new();
-    paginate_into(gov, op, fetch, |page| items.extend(page)).await?;
-    Ok(items)
-}
-
-/// Reads every page of a listing, each page one governed call, handing each page's items to
-/// `sink` as it arrives: a long listing is never held twice (as pages and as their sum).
-pub async fn paginate_into<T, F, Fut>(
-    gov: &Governor,
-    op: Op,
-    mut fetch: F,
-    mut sink: impl FnMut(Vec<T>),
-) -> CloudResult<()>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = CloudResult<Page<T>>>,
-{
     let mut next: Option<String> = None;
     loop {
         let page = gov.call(op, || fetch(next.clone())).await?;
-        sink(page.items);
+        items.extend(page.items);
         match page.next {
             Some(token) if Some(&token) != next.as_ref() => next = Some(token),
-            _ => return Ok(()),
+            _ => return Ok(items),
         }
     }
 }

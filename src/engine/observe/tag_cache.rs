@@ -11,7 +11,7 @@
 //! It is only a cache: a restart empties it and costs one read per alarm, never a wrong decision
 //! (unknown tags read as "not owned", the safe side).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -72,7 +72,7 @@ impl TagCache {
     /// alarm's entry as listed, for [`TagCache::sweep`].
     pub fn plan(
         &self,
-        listed: &mut BTreeMap<String, ObservedAlarm>,
+        listed: &mut [ObservedAlarm],
         now: SystemTime,
         interval: Duration,
         ttl: Duration,
@@ -87,7 +87,8 @@ impl TagCache {
         };
         let mut to_read = Vec::new();
         let mut expired: Vec<(SystemTime, &String)> = Vec::new();
-        for (name, alarm) in listed.iter_mut() {
+        for alarm in listed.iter_mut() {
+            let name = &alarm.spec.name;
             let entry = cache.get_mut(&alarm.arn);
             match entry {
                 Some(e) if e.updated_at == alarm.updated_at => {
@@ -193,11 +194,8 @@ mod tests {
         }
     }
 
-    fn listed(alarms: &[ObservedAlarm]) -> BTreeMap<String, ObservedAlarm> {
-        alarms
-            .iter()
-            .map(|a| (a.spec.name.clone(), a.clone()))
-            .collect()
+    fn listed(alarms: &[ObservedAlarm]) -> Vec<ObservedAlarm> {
+        alarms.to_vec()
     }
 
     fn names(v: &[String]) -> Vec<&str> {
@@ -222,24 +220,24 @@ mod tests {
         assert_eq!(to_read.len(), 21);
         assert!(to_read.contains(&"a99".to_string()));
         assert!(
-            map.values()
+            map.iter()
                 .all(|a| (a.spec.tags == tags) != to_read.contains(&a.spec.name)),
             "tags filled in exactly for the alarms not to be read"
         );
-        for name in &to_read {
-            cache.store(&map[name], &tags, t0);
+        for a in map.iter().filter(|a| to_read.contains(&a.spec.name)) {
+            cache.store(a, &tags, t0);
         }
         cache.sweep();
         let mut map = listed(&alarms);
         assert!(cache.plan(&mut map, t0 + minute, minute, hour).is_empty());
-        assert!(map.values().all(|a| a.spec.tags == tags));
+        assert!(map.iter().all(|a| a.spec.tags == tags));
         cache.sweep();
         // After the TTL, 120 alarms × 60 s / 3600 s = 2 per cycle are re-verified; the others
         // keep their cached tags until their turn.
         let mut map = listed(&alarms);
         let to_read = cache.plan(&mut map, t0 + hour, minute, hour);
         assert_eq!(to_read.len(), 2);
-        assert!(map.values().all(|a| a.spec.tags == tags));
+        assert!(map.iter().all(|a| a.spec.tags == tags));
         cache.sweep();
         // A configuration change invalidates the entry at once.
         let mut changed = alarms.clone();
