@@ -19,7 +19,7 @@ impl Observer {
         prefix: &str,
     ) -> Result<BTreeMap<String, ObservedAlarm>, ObserveError> {
         let cw = self.cloud.cloudwatch.clone();
-        let mut listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
+        let listed = paginate(&self.gov, Op::DescribeAlarms, |next| {
             let cw = cw.clone();
             let prefix = prefix.to_string();
             async move { cw.describe_alarms(Some(&prefix), next.as_deref()).await }
@@ -31,19 +31,19 @@ impl Observer {
         })?;
 
         let now = self.gov.clock().now();
-        // Tags filled in where known, in place: each alarm is moved once, into the map, which
-        // is built from the whole listing at once (full nodes; inserted one by one in name
-        // order, its nodes would be half empty).
-        let to_read = self.tags.plan(
-            &mut listed,
-            now,
-            desired.interval,
-            desired.observe.tag_cache_ttl,
-        );
+        // Built from the whole listing at once (full nodes; inserted one by one in name order,
+        // its nodes would be half empty), the last of any repeated name kept; then the tags
+        // filled in where known, in place.
         let mut alarms: BTreeMap<String, ObservedAlarm> = listed
             .into_iter()
             .map(|a| (a.spec.name.clone(), a))
             .collect();
+        let to_read = self.tags.plan(
+            alarms.values_mut(),
+            now,
+            desired.interval,
+            desired.observe.tag_cache_ttl,
+        );
         // In bulk first; what the tagging index does not return (someone else's untagged alarm,
         // or one tagged too recently for the index) is read one by one, since its absence
         // there proves nothing.
@@ -83,9 +83,10 @@ impl Observer {
                     self.tags.store(alarm, &tags, now);
                     alarm.spec.tags = tags;
                 }
-                // Tags unknown: leave them as they were (empty, which reads as "not owned",
-                // unless the cache knew them before they expired). The alarm is then left
-                // alone this cycle, the safe side of not knowing.
+                // Tags unknown: left as they were. Empty, they read as "not owned" and the
+                // alarm is left alone this cycle, the safe side of not knowing; an expired
+                // entry keeps the tags the cache last verified, as past the re-verification
+                // budget, and is read again next cycle.
                 Err(e) if alarm.spec.tags.is_empty() => {
                     tracing::warn!(alarm = %name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
                 }

@@ -221,7 +221,13 @@ impl Observer {
     async fn read_alarms(&self, desired: &Desired, prefixes: &[String]) -> Batch {
         let mut out = Vec::new();
         for prefix in prefixes {
-            out.push(Delta::Alarms(self.alarms(desired, prefix).await?));
+            match self.alarms(desired, prefix).await {
+                Ok(alarms) => out.push(Delta::Alarms(alarms)),
+                Err(e) => {
+                    self.tags.unmark();
+                    return Err(e);
+                }
+            }
         }
         // Once every prefix is listed: a sweep after each would forget the others' alarms.
         if !prefixes.is_empty() {

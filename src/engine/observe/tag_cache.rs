@@ -22,7 +22,8 @@ struct Entry {
     updated_at: Option<SystemTime>,
     fetched_at: SystemTime,
     tags: Tags,
-    /// Listed in the current cycle: entries not listed are forgotten by [`TagCache::sweep`].
+    /// Listed (or stored) since the last sweep: entries not listed are forgotten by
+    /// [`TagCache::sweep`].
     listed: bool,
 }
 
@@ -70,13 +71,18 @@ impl TagCache {
     /// oldest first, at most `ceil(alarms × interval / ttl)` of them (an expired alarm past that
     /// budget keeps its cached tags and is verified in a later cycle). Marks every listed
     /// alarm's entry as listed, for [`TagCache::sweep`].
-    pub fn plan(
+    pub fn plan<'a, I>(
         &self,
-        listed: &mut [ObservedAlarm],
+        listed: I,
         now: SystemTime,
         interval: Duration,
         ttl: Duration,
-    ) -> Vec<String> {
+    ) -> Vec<String>
+    where
+        I: IntoIterator<Item = &'a mut ObservedAlarm>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let listed = listed.into_iter();
         let mut cache = self.by_arn.lock().unwrap_or_else(|p| p.into_inner());
         let mut seeded = self.seeded.lock().unwrap_or_else(|p| p.into_inner());
         let budget = if ttl.is_zero() {
@@ -87,7 +93,7 @@ impl TagCache {
         };
         let mut to_read = Vec::new();
         let mut expired: Vec<(SystemTime, &String)> = Vec::new();
-        for alarm in listed.iter_mut() {
+        for alarm in listed {
             let name = &alarm.spec.name;
             let entry = cache.get_mut(&alarm.arn);
             match entry {
@@ -148,6 +154,16 @@ impl TagCache {
                     listed: true,
                 },
             );
+    }
+
+    /// Clears the marks of a listing that did not finish (one prefix listed, the next
+    /// failed): the next sweep then keeps only what a complete listing marks.
+    pub fn unmark(&self) {
+        self.by_arn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values_mut()
+            .for_each(|e| e.listed = false);
     }
 
     /// Forgets the alarms no [`TagCache::plan`] listed since the last sweep (they no longer
@@ -216,7 +232,7 @@ mod tests {
         alarms[99].updated_at = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3600));
         let (minute, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
         let mut map = listed(&alarms);
-        let to_read = cache.plan(&mut map, t0, minute, hour);
+        let to_read = cache.plan(map.iter_mut(), t0, minute, hour);
         assert_eq!(to_read.len(), 21);
         assert!(to_read.contains(&"a99".to_string()));
         assert!(
@@ -229,13 +245,17 @@ mod tests {
         }
         cache.sweep();
         let mut map = listed(&alarms);
-        assert!(cache.plan(&mut map, t0 + minute, minute, hour).is_empty());
+        assert!(
+            cache
+                .plan(map.iter_mut(), t0 + minute, minute, hour)
+                .is_empty()
+        );
         assert!(map.iter().all(|a| a.spec.tags == tags));
         cache.sweep();
         // After the TTL, 120 alarms × 60 s / 3600 s = 2 per cycle are re-verified; the others
         // keep their cached tags until their turn.
         let mut map = listed(&alarms);
-        let to_read = cache.plan(&mut map, t0 + hour, minute, hour);
+        let to_read = cache.plan(map.iter_mut(), t0 + hour, minute, hour);
         assert_eq!(to_read.len(), 2);
         assert!(map.iter().all(|a| a.spec.tags == tags));
         cache.sweep();
@@ -286,5 +306,22 @@ mod tests {
         );
         cache.sweep();
         assert!(cache.plan(&mut listed(&alarms), t0, minute, ttl).is_empty());
+        cache.sweep();
+        // A listing that did not finish: its marks are cleared, so the next complete listing
+        // alone decides what is kept.
+        assert!(
+            cache
+                .plan(&mut listed(&alarms[..2]), t0, minute, ttl)
+                .is_empty()
+        );
+        cache.unmark();
+        assert!(
+            cache
+                .plan(&mut listed(&alarms[1..]), t0, minute, ttl)
+                .is_empty()
+        );
+        cache.sweep();
+        let to_read = cache.plan(&mut listed(&alarms), t0, minute, ttl);
+        assert_eq!(names(&to_read), ["a0"]);
     }
 }
