@@ -27,6 +27,18 @@ struct Entry {
     listed: bool,
 }
 
+impl Entry {
+    /// `alarm`'s `tags`, known as of `now`, marked as listed.
+    fn fetched(alarm: &ObservedAlarm, tags: &Tags, now: SystemTime) -> Self {
+        Entry {
+            updated_at: alarm.updated_at,
+            fetched_at: now,
+            tags: tags.clone(),
+            listed: true,
+        }
+    }
+}
+
 /// Keyed by alarm ARN. The ARNs share a long prefix (partition, region, account), which an
 /// ordered map compares byte by byte and SipHash reads in full; foldhash reads it once, fast.
 type ByArn = HashMap<String, Entry, foldhash::fast::RandomState>;
@@ -115,15 +127,7 @@ impl TagCache {
                     .is_some_and(|u| u <= *written_at + CLOCK_SKEW)
             }) {
                 Some((_, tags)) => {
-                    cache.insert(
-                        alarm.arn.clone(),
-                        Entry {
-                            updated_at: alarm.updated_at,
-                            fetched_at: now,
-                            tags: tags.clone(),
-                            listed: true,
-                        },
-                    );
+                    cache.insert(alarm.arn.clone(), Entry::fetched(alarm, &tags, now));
                     alarm.spec.tags = tags;
                 }
                 None => to_read.push(name.clone()),
@@ -145,15 +149,7 @@ impl TagCache {
         self.by_arn
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                alarm.arn.clone(),
-                Entry {
-                    updated_at: alarm.updated_at,
-                    fetched_at: now,
-                    tags: tags.clone(),
-                    listed: true,
-                },
-            );
+            .insert(alarm.arn.clone(), Entry::fetched(alarm, tags, now));
     }
 
     /// Clears the marks of a listing that did not finish (one prefix listed, the next
