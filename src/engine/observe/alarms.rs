@@ -38,7 +38,7 @@ impl Observer {
             .into_iter()
             .map(|a| (a.spec.name.clone(), a))
             .collect();
-        let to_read = self.tags.plan(
+        let mut to_read = self.tags.plan(
             alarms.values_mut(),
             now,
             desired.interval,
@@ -47,35 +47,30 @@ impl Observer {
         // In bulk first; what the tagging index does not return (someone else's untagged alarm,
         // or one tagged too recently for the index) is read one by one, since its absence
         // there proves nothing.
-        let arn_of = |name: &String| alarms.get(name).map(|a| a.arn.clone());
-        let mut to_read: Vec<(String, String)> = to_read
-            .into_iter()
-            .filter_map(|name| Some((arn_of(&name)?, name)))
-            .collect();
         let mut read = Vec::new();
         if to_read.len() >= bulk_tags::WORTH_IT {
             let mut bulk = self
-                .bulk_tags(to_read.iter().map(|(arn, _)| arn.clone()).collect())
+                .bulk_tags(to_read.iter().map(|r| r.arn.clone()).collect())
                 .await;
             let mut rest = Vec::new();
-            for (arn, name) in to_read {
-                match bulk.found.remove(&arn) {
-                    Some(tags) => read.push(((arn, name), Ok(tags))),
-                    None => rest.push((arn, name)),
+            for r in to_read {
+                match bulk.found.remove(&r.arn) {
+                    Some(tags) => read.push((r, Ok(tags))),
+                    None => rest.push(r),
                 }
             }
             to_read = rest;
         }
         let cw = &self.cloud.cloudwatch;
         read.extend(
-            call_each(&self.gov, Op::CwListTagsForResource, to_read, |(arn, _)| {
+            call_each(&self.gov, Op::CwListTagsForResource, to_read, |r| {
                 let cw = cw.clone();
-                async move { cw.list_tags_for_resource(&arn).await }
+                async move { cw.list_tags_for_resource(&r.arn).await }
             })
             .await,
         );
-        for ((_, name), tags) in read {
-            let Some(alarm) = alarms.get_mut(&name) else {
+        for (r, tags) in read {
+            let Some(alarm) = alarms.get_mut(&r.name) else {
                 continue;
             };
             match tags {
@@ -88,10 +83,10 @@ impl Observer {
                 // entry keeps the tags the cache last verified, as past the re-verification
                 // budget, and is read again next cycle.
                 Err(e) if alarm.spec.tags.is_empty() => {
-                    tracing::warn!(alarm = %name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
+                    tracing::warn!(alarm = %r.name, error = %error_chain(&e), "cannot read alarm tags; treating it as not owned this cycle");
                 }
                 Err(e) => {
-                    tracing::warn!(alarm = %name, error = %error_chain(&e), "cannot re-verify alarm tags; keeping the cached ones, read again next cycle");
+                    tracing::warn!(alarm = %r.name, error = %error_chain(&e), "cannot re-verify alarm tags; keeping the cached ones, read again next cycle");
                 }
             }
         }

@@ -51,6 +51,14 @@ pub struct TagCache {
     seeded: Mutex<HashMap<String, (SystemTime, Tags)>>,
 }
 
+/// An alarm whose tags must be read, by ARN (what the tag APIs take) and name (its key in the
+/// observation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToRead {
+    pub arn: String,
+    pub name: String,
+}
+
 /// Allowance for the difference between trimtab's clock and AWS's when comparing an alarm's
 /// configuration timestamp with the time trimtab wrote it.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
@@ -79,7 +87,7 @@ impl TagCache {
     }
 
     /// Fills in the tags of the listed alarms it knows (cached or seeded), in place, and returns
-    /// the names of those whose tags must be read: the unknown ones, then the expired ones,
+    /// those whose tags must be read: the unknown ones, then the expired ones,
     /// oldest first, at most `ceil(alarms × interval / ttl)` of them (an expired alarm past that
     /// budget keeps its cached tags and is verified in a later cycle). Marks every listed
     /// alarm's entry as listed, for [`TagCache::sweep`].
@@ -89,7 +97,7 @@ impl TagCache {
         now: SystemTime,
         interval: Duration,
         ttl: Duration,
-    ) -> Vec<String>
+    ) -> Vec<ToRead>
     where
         I: IntoIterator<Item = &'a mut ObservedAlarm>,
         I::IntoIter: ExactSizeIterator,
@@ -104,16 +112,19 @@ impl TagCache {
                 .max(1)
         };
         let mut to_read = Vec::new();
-        let mut expired: Vec<(SystemTime, &String)> = Vec::new();
+        let mut expired: Vec<(SystemTime, ToRead)> = Vec::new();
         for alarm in listed {
             let name = &alarm.spec.name;
-            let entry = cache.get_mut(&alarm.arn);
-            match entry {
+            let this = || ToRead {
+                arn: alarm.arn.clone(),
+                name: name.clone(),
+            };
+            match cache.get_mut(&alarm.arn) {
                 Some(e) if e.updated_at == alarm.updated_at => {
                     e.listed = true;
                     alarm.spec.tags = e.tags.clone();
                     if now.duration_since(e.fetched_at).unwrap_or(Duration::MAX) >= ttl {
-                        expired.push((e.fetched_at, name));
+                        expired.push((e.fetched_at, this()));
                     }
                     continue;
                 }
@@ -130,17 +141,12 @@ impl TagCache {
                     cache.insert(alarm.arn.clone(), Entry::fetched(alarm, &tags, now));
                     alarm.spec.tags = tags;
                 }
-                None => to_read.push(name.clone()),
+                None => to_read.push(this()),
             }
         }
         // Stable: among equally old entries, name order.
         expired.sort_by_key(|(fetched, _)| *fetched);
-        to_read.extend(
-            expired
-                .into_iter()
-                .take(budget)
-                .map(|(_, name)| name.clone()),
-        );
+        to_read.extend(expired.into_iter().take(budget).map(|(_, r)| r));
         to_read
     }
 
@@ -210,8 +216,8 @@ mod tests {
         alarms.to_vec()
     }
 
-    fn names(v: &[String]) -> Vec<&str> {
-        v.iter().map(String::as_str).collect()
+    fn names(v: &[ToRead]) -> Vec<&str> {
+        v.iter().map(|r| r.name.as_str()).collect()
     }
 
     #[test]
@@ -230,13 +236,14 @@ mod tests {
         let mut map = listed(&alarms);
         let to_read = cache.plan(map.iter_mut(), t0, minute, hour);
         assert_eq!(to_read.len(), 21);
-        assert!(to_read.contains(&"a99".to_string()));
+        let read = names(&to_read);
+        assert!(read.contains(&"a99"));
         assert!(
             map.iter()
-                .all(|a| (a.spec.tags == tags) != to_read.contains(&a.spec.name)),
+                .all(|a| (a.spec.tags == tags) != read.contains(&a.spec.name.as_str())),
             "tags filled in exactly for the alarms not to be read"
         );
-        for a in map.iter().filter(|a| to_read.contains(&a.spec.name)) {
+        for a in map.iter().filter(|a| read.contains(&a.spec.name.as_str())) {
             cache.store(a, &tags, t0);
         }
         cache.sweep();
